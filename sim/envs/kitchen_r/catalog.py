@@ -52,7 +52,7 @@ class ObjectSpec:
 
     @property
     def words(self) -> str:
-        return f"{self.color} {self.kind}"
+        return self.kind if self.color == self.kind else f"{self.color} {self.kind}"
 
     @property
     def half_height(self) -> float:
@@ -104,9 +104,9 @@ COLORS: dict[str, tuple[float, float, float, float]] = {
 
 AREAS: tuple[Area, ...] = (
     Area("stove", ("stove", "kitchen counter by the stove", "cooking area"), (0.1, 1.45, math.pi / 2)),
-    Area("counter", ("counter", "island counter", "kitchen island"), (1.75, 0.0, 0.0)),
-    Area("table", ("table", "dining table", "table by the window"), (0.0, -1.75, -math.pi / 2)),
-    Area("shelf", ("shelf", "shelving unit", "pantry shelf"), (-1.75, 0.0, math.pi)),
+    Area("counter", ("counter", "island counter", "kitchen island"), (1.95, 0.0, 0.0)),
+    Area("table", ("table", "dining table", "table by the window"), (0.0, -1.95, -math.pi / 2)),
+    Area("shelf", ("shelf", "shelving unit", "pantry shelf"), (-2.0, 0.0, math.pi)),
 )
 AREA_BY_NAME = {a.name: a for a in AREAS}
 
@@ -127,7 +127,7 @@ OBJECTS: tuple[ObjectSpec, ...] = (
     ObjectSpec("green_bottle", "bottle", "green", "cylinder", (0.026, 0.08), 0.15),
     ObjectSpec("red_apple", "apple", "red", "sphere", (0.032,), 0.1),
     ObjectSpec("green_apple", "apple", "green", "sphere", (0.032,), 0.1),
-    ObjectSpec("orange_orange", "orange", "orange", "sphere", (0.033,), 0.1),
+    ObjectSpec("orange", "orange", "orange", "sphere", (0.033,), 0.1),
     ObjectSpec("yellow_lemon", "lemon", "yellow", "sphere", (0.028,), 0.08),
     ObjectSpec("red_block", "block", "red", "box", (0.025, 0.025, 0.025), 0.08),
     ObjectSpec("blue_block", "block", "blue", "box", (0.025, 0.025, 0.025), 0.08),

@@ -8,20 +8,25 @@ smooth enough to learn from.
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 
 from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
 from sim.envs.kitchen_r.layout import area_to_world, footprint, free_spot
-from sim.envs.kitchen_r.robot import quat_mul, wrap_angle, yaw_quat
+from sim.envs.kitchen_r.robot import quat_mul, quat_to_mat, wrap_angle, yaw_quat
 from vla_core.plans.subtask import Subtask
 
 DOWN = np.array([0.0, 1.0, 0.0, 0.0])  # EE z pointing down, fingers closing along base y
-CARRY = np.array([0.35, 0.0, 1.35])  # EE carry position in the base frame
+CARRY = np.array([0.55, 0.0, 1.35])  # EE carry position in the base frame
 EE_SPEED = 0.03  # m per 10 Hz step
 PAD_BELOW_SITE = 0.015  # grasp-zone centre below the EE site
 TIP_BELOW_SITE = 0.055  # fingertips below the EE site (plus margin)
-DOCK_BACKOFF = 0.45  # m: approach an area straight from this far back
+DOCK_BACKOFF = 0.8  # m: approach an area straight from this far back
+LOCAL_BACKOFF = 0.35  # m: for a sidestep between docks along one counter
+ROT_SPEED = 0.2  # rad per step
+REACH_BACK = 0.5  # m: EE x (base frame) to line up at before reaching in
+DOOR_SKEW = 0.7  # rad: most a door handle is grasped off its normal
 
 
 def down_quat(yaw: float) -> np.ndarray:
@@ -65,10 +70,11 @@ class KitchenRExpert:
         d = target - self.ee_cmd
         n = np.linalg.norm(d)
         self.ee_cmd = target.copy() if n <= speed else self.ee_cmd + d / n * speed
+        turned = True
         if quat is not None:
-            self.quat_cmd = quat
+            self.quat_cmd, turned = slerp_toward(self.quat_cmd, quat, ROT_SPEED)
         ee, _ = self._robot.ee_base(self._data())
-        return n <= speed and np.linalg.norm(ee - target) < 0.015
+        return n <= speed and turned and np.linalg.norm(ee - target) < 0.015
 
     def _action(self, v: float = 0.0, w: float = 0.0) -> np.ndarray:
         return np.concatenate([[v, w], self.ee_cmd, self.quat_cmd, [self.grip]])
@@ -106,39 +112,51 @@ class KitchenRExpert:
         return handler(subtask)
 
     def _navigate(self, s: Subtask) -> np.ndarray:
-        ax, ay, ayaw = C.AREA_BY_NAME[s.target].pose
-        px, py = ax - DOCK_BACKOFF * np.cos(ayaw), ay - DOCK_BACKOFF * np.sin(ayaw)
+        v, w, _ = self._dock(C.AREA_BY_NAME[s.target].pose)
+        return self._action(v, w)
+
+    def _dock(self, pose: tuple[float, float, float]) -> tuple[float, float, bool]:
+        """Arm to carry, back away from furniture, drive to a point DOCK_BACKOFF before
+        ``pose``, face it, drive straight in. Returns (v, ω, docked); state in memory['dock']."""
+        st = self.memory.setdefault("dock", {"phase": 0})
+        ax, ay, ayaw = pose
         b = self._robot.base(self._data())
-        if self.phase == 0:  # arm to carry pose; back away if docked at furniture
+        if "backoff" not in st:  # a sidestep along the same counter needs less room
+            local = np.hypot(b.x - ax, b.y - ay) < 1.0 and abs(wrap_angle(b.yaw - ayaw)) < 0.3
+            st["backoff"] = LOCAL_BACKOFF if local else DOCK_BACKOFF
+        if st["phase"] == 0:
             carried = self._move_ee(CARRY, self.quat_cmd if self.grip > 0.5 else down_quat(0.0))
-            docked = min(np.hypot(b.x - a.pose[0], b.y - a.pose[1]) for a in C.AREAS) < 0.2
-            if "undock" not in self.memory:
-                self.memory["undock"] = (b.x - 0.4 * np.cos(b.yaw), b.y - 0.4 * np.sin(b.yaw)) if docked else None
-            if carried:
-                self._next_phase()
-            return self._action()
-        if self.phase == 1:
-            if self.memory["undock"] is not None:
-                v, w, done = self._drive_to(*self.memory["undock"], reverse_ok=True)
+            if "undock" not in st:
+                near = np.hypot(b.x - ax, b.y - ay) < 0.03 and abs(wrap_angle(b.yaw - ayaw)) < 0.05
+                docked = min(np.hypot(b.x - q[0], b.y - q[1]) for q in DOCKS) < 0.25
+                back = st["backoff"] if st["backoff"] == LOCAL_BACKOFF else 0.5
+                st["undock"] = (b.x - back * np.cos(b.yaw), b.y - back * np.sin(b.yaw)) if docked and not near else None
+            if not carried:
+                return 0.0, 0.0, False
+            st["phase"] = 1
+        if st["phase"] == 1:
+            if st["undock"] is not None:
+                v, w, done = self._drive_to(*st["undock"], reverse_ok=True)
                 if not done:
-                    return self._action(v, w)
-            self._next_phase()
-        if self.phase == 2:  # to the pre-dock point
-            v, w, done = self._drive_to(px, py)
+                    return v, w, False
+            st["phase"] = 2 if np.hypot(b.x - ax, b.y - ay) > 0.03 else 3
+        if st["phase"] == 2:  # to the pre-dock point
+            v, w, done = self._drive_to(ax - st["backoff"] * np.cos(ayaw), ay - st["backoff"] * np.sin(ayaw))
             if not done:
-                return self._action(v, w)
-            self._next_phase()
-        if self.phase == 3:
+                return v, w, False
+            st["phase"] = 3
+        if st["phase"] == 3:
             w, done = self._turn_to(ayaw)
             if not done:
-                return self._action(0.0, w)
-            self._next_phase()
-        # phase 4: straight in to the dock pose
+                return 0.0, w, False
+            st["phase"] = 4
+        # straight in to the dock pose
         dist = np.hypot(ax - b.x, ay - b.y)
         ahead = np.cos(ayaw) * (ax - b.x) + np.sin(ayaw) * (ay - b.y)
-        w, _ = self._turn_to(ayaw)
-        v = float(np.clip(1.2 * ahead, -0.3, 0.4)) if dist > 0.02 else 0.0
-        return self._action(v, w)
+        w, aligned = self._turn_to(ayaw)
+        v = float(np.clip(1.2 * ahead, -0.3, 0.4)) if dist > 0.015 else 0.0
+        speed = np.linalg.norm(self._data().qvel[self._robot.base_qpos])
+        return v, w, bool(dist < 0.03 and aligned and speed < 0.05)
 
     def _grasp_yaw(self, name: str) -> float:
         """Fingers close across the object; for mugs, across the body away from the handle."""
@@ -221,11 +239,171 @@ class KitchenRExpert:
                     occupied.append((float(p[0]), float(p[1]), footprint(name)))
         spot = free_spot(s.dest, footprint(s.target), occupied, self.rng)
         if spot is None:
-            spot = area_to_world(surf.area, 0.52, 0.0)
+            spot = area_to_world(surf.area, 0.7, 0.0)
         return np.array(spot), surf.height
 
     def _fixture(self, s: Subtask) -> np.ndarray:
-        raise NotImplementedError(f"fixture expert for {s.kind} not written yet")
+        """Dock at the fixture, then work it: doors and drawers by grasping the handle and
+        following its arc/line closed-loop, knobs by grasping and rolling the wrist, the
+        light switch by pushing its lever sideways with closed fingers."""
+        f = C.FIXTURE_BY_NAME[s.target]
+        if not self.memory.get("docked"):
+            v, w, done = self._dock(f.dock)
+            if not done:
+                return self._action(v, w)
+            self.memory["docked"] = True
+            self.phase, self.phase_steps = 0, 0
+        active = s.kind in ("open", "turn_on", "switch_on")
+        m, d = self.env.model, self._data()
+        theta = float(d.qpos[m.joint(f.joint).qposadr[0]])
+        geo = FixtureGeometry(self.env, f)
+        if f.kind == "switch":
+            return self._push_switch(geo, theta, active)
+        goal = {"door": (-0.6, -0.02), "drawer": (0.38, 0.02), "knob": (-1.1, -0.03)}[f.kind]
+        delta = {"door": 0.1, "drawer": 0.06, "knob": 0.15}[f.kind]
+        delta = -delta if (active != (f.kind == "drawer")) else delta
+        reached = theta <= goal[0] if active and f.kind != "drawer" else (
+            theta >= goal[0] if active else (theta >= goal[1] if f.kind != "drawer" else theta <= goal[1]))
+        depth = {"door": 0.02, "drawer": 0.025, "knob": 0.035}[f.kind]
+        if self.phase == 0:  # level with the handle, arm still drawn back
+            self.grip = 0.0
+            pos, quat, appr = geo.grasp_pose(theta)
+            pre = pos - (0.12 + depth) * appr
+            if self._move_ee(np.array([min(pre[0], REACH_BACK), pre[1], pre[2]]), quat):
+                self._next_phase()
+        elif self.phase == 1:  # in front of the handle
+            pos, quat, appr = geo.grasp_pose(theta)
+            if self._move_ee(pos - (0.12 + depth) * appr, quat):
+                self._next_phase()
+        elif self.phase == 2:  # onto the handle
+            pos, quat, appr = geo.grasp_pose(theta)
+            if self._move_ee(pos - depth * appr, quat, speed=0.015) or self.phase_steps > 40:
+                self._next_phase()
+        elif self.phase == 3:
+            self.grip = 1.0
+            if self.phase_steps > 8:
+                self._next_phase()
+        elif self.phase == 4:  # follow the handle, a little ahead of where it is
+            if reached or self.phase_steps > 120:
+                self._next_phase()
+            else:
+                pos, quat, appr = geo.grasp_pose(theta + delta)
+                self.ee_cmd, self.quat_cmd = pos - depth * appr, quat
+        elif self.phase == 5:
+            self.grip = 0.0
+            if self.phase_steps > 6:
+                self._next_phase()
+        else:  # back off along the approach axis
+            _, quat, appr = geo.grasp_pose(theta)
+            self._move_ee(self.ee_cmd - 0.02 * appr if self.phase_steps < 6 else self.ee_cmd, None)
+        return self._action()
+
+    def _push_switch(self, geo: "FixtureGeometry", theta: float, on: bool) -> np.ndarray:
+        self.grip = 1.0
+        push = -0.2 if on else 0.2
+        done = theta < -0.6 if on else theta > -0.05
+        if self.phase == 0:  # level with the lever, arm drawn back
+            pos, quat, appr, side = geo.lever_pose(theta, on)
+            pre = pos + 0.035 * side - 0.15 * appr
+            if self._move_ee(np.array([min(pre[0], REACH_BACK), pre[1], pre[2]]), quat):
+                self._next_phase()
+        elif self.phase == 1:  # beside the lever, in front of it
+            pos, quat, appr, side = geo.lever_pose(theta, on)
+            if self._move_ee(pos + 0.035 * side - 0.15 * appr, quat):
+                self._next_phase()
+        elif self.phase == 2:  # level with it
+            pos, quat, appr, side = geo.lever_pose(theta, on)
+            if self._move_ee(pos + 0.035 * side - 0.045 * appr, quat, speed=0.015) or self.phase_steps > 40:
+                self._next_phase()
+        elif self.phase == 3:  # sweep it over
+            if done or self.phase_steps > 60:
+                self._next_phase()
+            else:
+                pos, quat, appr, side = geo.lever_pose(theta + push, on)
+                self.ee_cmd = pos + 0.02 * side - 0.045 * appr
+        else:
+            self._move_ee(self.ee_cmd - 0.02 * geo.forward if self.phase_steps < 6 else self.ee_cmd, None)
+        return self._action()
+
+
+class FixtureGeometry:
+    """Where a fixture's handle is, in the base frame, as a function of its joint value."""
+
+    def __init__(self, env, f: C.Fixture):
+        m, d = env.model, env.data
+        self.env, self.f = env, f
+        site = m.site(f.handle_site)
+        body = site.bodyid[0]
+        jnt = m.joint(f.joint)
+        theta = float(d.qpos[jnt.qposadr[0]])
+        axis_w = d.xmat[body].reshape(3, 3) @ m.jnt_axis[jnt.id]
+        anchor = d.xpos[body] + d.xmat[body].reshape(3, 3) @ m.jnt_pos[jnt.id]
+        self.theta0 = theta
+        self.site0 = d.site_xpos[site.id].copy()
+        self.axis_w, self.anchor = axis_w, anchor
+        robot = env.robot
+        self.forward = np.array([1.0, 0.0, 0.0])
+        self._to_base = lambda p: robot.world_to_base(d, p)  # noqa: E731
+        self._yaw = robot.base(d).yaw
+
+    def _rot(self, angle: float) -> np.ndarray:
+        q = np.empty(4)
+        mujoco.mju_axisAngle2Quat(q, self.axis_w, angle)
+        return quat_to_mat(q)
+
+    def handle_world(self, theta: float) -> np.ndarray:
+        if self.f.kind == "drawer":
+            return self.site0 + (theta - self.theta0) * self.axis_w
+        return self.anchor + self._rot(theta - self.theta0) @ (self.site0 - self.anchor)
+
+    def grasp_pose(self, theta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(EE position, EE quat, approach unit vector), base frame, for the handle at ``theta``."""
+        pos = self._to_base(self.handle_world(theta))
+        face = self.f.door_yaw + (theta if self.f.kind == "door" else 0.0)
+        normal_yaw = wrap_angle(np.pi / 2 + face - self._yaw)  # world +y, turned with the door
+        approach_yaw = normal_yaw
+        if self.f.kind == "door":  # a round handle can be held off-normal: point from the arm, it reaches further
+            toward = np.arctan2(pos[1], pos[0] - C.ARM_MOUNT_X)
+            approach_yaw = normal_yaw + float(np.clip(wrap_angle(toward - normal_yaw), -DOOR_SKEW, DOOR_SKEW))
+        appr = np.array([np.cos(approach_yaw), np.sin(approach_yaw), 0.0])
+        roll = -theta if self.f.kind == "knob" else 0.0
+        quat = quat_mul(yaw_quat(approach_yaw), quat_mul(axis_quat((1.0, 0.0, 0.0), roll), FORWARD))
+        return pos, quat, appr
+
+    def lever_pose(self, theta: float, on: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A point 6 cm along the switch lever, the EE quat, the approach and the side to push from."""
+        lever = self._rot(theta - self.theta0) @ (self.site0 - self.anchor)
+        point = self.anchor + lever * (0.06 / max(np.linalg.norm(lever[:2]), 1e-6))
+        normal = np.cross(np.array([0.0, 0.0, 1.0]), lever / max(np.linalg.norm(lever), 1e-6))
+        side = normal if on else -normal  # turning on sweeps the lever toward -normal
+        pos, quat, appr = self.grasp_pose(self.theta0)
+        side_b = self._to_base(self.anchor + side) - self._to_base(self.anchor)
+        return self._to_base(point), quat, appr, side_b / max(np.linalg.norm(side_b), 1e-9)
+
+
+def axis_quat(axis, angle: float) -> np.ndarray:
+    q = np.empty(4)
+    mujoco.mju_axisAngle2Quat(q, np.asarray(axis, dtype=float), float(angle))
+    return q
+
+
+FORWARD = axis_quat((0.0, 1.0, 0.0), np.pi / 2)  # EE z along base +x, fingers closing along base y
+DOCKS = [a.pose for a in C.AREAS] + [f.dock for f in C.ALL_FIXTURES]
+
+
+def slerp_toward(q: np.ndarray, target: np.ndarray, max_angle: float) -> tuple[np.ndarray, bool]:
+    """Rotate unit quaternion ``q`` toward ``target`` by at most ``max_angle`` rad; (new q, arrived)."""
+    q, target = np.asarray(q, dtype=float), np.asarray(target, dtype=float)
+    if np.dot(q, target) < 0:
+        target = -target
+    dot = float(np.clip(np.dot(q, target), -1.0, 1.0))
+    angle = 2 * np.arccos(dot)
+    if angle <= max_angle:
+        return target.copy(), True
+    t = max_angle / angle
+    half = angle / 2
+    out = (np.sin((1 - t) * half) * q + np.sin(t * half) * target) / np.sin(half)
+    return out / np.linalg.norm(out), False
 
 
 def wrap_angle_half(a: float) -> float:

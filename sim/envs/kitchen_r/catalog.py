@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 # the arm mount is kept (the arm mount sits 0.7 m lower too).
 FK_DESK_OFFSET = (0.0, 2.2, -0.7)  # world position of the Franka Kitchen 'desk' body
 ARM_MOUNT_HEIGHT = 1.1  # Franka Kitchen mounts the arm at 1.8 m; same offset as the desk
+ARM_MOUNT_X = 0.2  # arm ahead of the base centre: the base turns in place within a 0.33 m circle
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class Fixture:
     handle_site: str
     active_below: float  # joint value below which it counts as open / on
     inactive_above: float  # joint value above which it counts as closed / off
+    dock: tuple[float, float, float] = (0.0, 1.2, math.pi / 2)  # base pose to work it from
+    door_yaw: float = 0.0  # yaw of the closed door's outward face relative to -y (microwave: 0.3)
     area: str = "stove"
 
 
@@ -103,17 +106,17 @@ COLORS: dict[str, tuple[float, float, float, float]] = {
 }
 
 AREAS: tuple[Area, ...] = (
-    Area("stove", ("stove", "kitchen counter by the stove", "cooking area"), (0.1, 1.45, math.pi / 2)),
-    Area("counter", ("counter", "island counter", "kitchen island"), (1.95, 0.0, 0.0)),
-    Area("table", ("table", "dining table", "table by the window"), (0.0, -1.95, -math.pi / 2)),
-    Area("shelf", ("shelf", "shelving unit", "pantry shelf"), (-2.0, 0.0, math.pi)),
+    Area("stove", ("stove", "kitchen counter by the stove", "cooking area"), (0.1, 1.2, math.pi / 2)),
+    Area("counter", ("counter", "island counter", "kitchen island"), (1.92, 0.0, 0.0)),
+    Area("table", ("table", "dining table", "table by the window"), (0.0, -1.92, -math.pi / 2)),
+    Area("shelf", ("shelf", "shelving unit", "pantry shelf"), (-1.92, 0.0, math.pi)),
 )
 AREA_BY_NAME = {a.name: a for a in AREAS}
 
 SURFACES: tuple[Surface, ...] = (
     Surface("counter", "counter", ("counter", "island counter", "kitchen island"), (2.55, 0.0), (0.35, 0.7), 0.9, (0.09, 0.22)),
     Surface("table", "table", ("table", "dining table", "table by the window"), (0.0, -2.55), (0.7, 0.35), 0.9, (0.22, 0.09)),
-    Surface("shelf", "shelf", ("shelf", "shelving unit", "pantry shelf"), (-2.5, 0.0), (0.25, 0.7), 0.9, (0.07, 0.22)),
+    Surface("shelf", "shelf", ("shelf", "shelving unit", "pantry shelf"), (-2.5, 0.0), (0.3, 0.7), 0.9, (0.07, 0.22)),
 )
 SURFACE_BY_NAME = {s.name: s for s in SURFACES}
 
@@ -145,10 +148,13 @@ RECEPTACLES: tuple[Receptacle, ...] = (
 RECEPTACLE_BY_NAME = {r.name: r for r in RECEPTACLES}
 
 FIXTURES: tuple[Fixture, ...] = (
-    Fixture("microwave", "door", "microwave", ("microwave", "microwave door"), "microhandle_site", -0.6, -0.08),
-    Fixture("slide_cabinet", "drawer", "slide_cabinet", ("sliding cabinet", "slide cabinet"), "slide_site", 0.0, 0.0),
-    Fixture("hinge_cabinet", "door", "left_hinge_cabinet", ("hinged cabinet", "left cabinet door"), "hinge_site1", -0.6, -0.08),
-    Fixture("light", "switch", "light_switch", ("light", "lights", "kitchen light"), "light_site", -0.45, -0.15),
+    # open beyond 0.45 rad counts, as in Franka Kitchen's microwave goal (-0.75 ± 0.3)
+    Fixture("microwave", "door", "microwave", ("microwave", "microwave door"), "microhandle_site", -0.45, -0.08,
+            dock=(-0.05, 1.2, math.pi / 2), door_yaw=0.3),
+    Fixture("slide_cabinet", "drawer", "slide_cabinet", ("sliding cabinet", "slide cabinet"), "slide_site", 0.0, 0.0,
+            dock=(0.2, 1.2, math.pi / 2)),
+    Fixture("light", "switch", "light_switch", ("light", "lights", "kitchen light"), "light_site", -0.45, -0.15,
+            dock=(-0.12, 1.2, math.pi / 2)),
 )
 # Knobs turn burners on; each burner has its own knob.
 BURNERS = {
@@ -158,7 +164,8 @@ BURNERS = {
     "top_left": ("knob_Joint_4", "knob4_site", ("back left burner", "top left burner")),
 }
 KNOB_FIXTURES: tuple[Fixture, ...] = tuple(
-    Fixture(f"{b}_burner", "knob", j, words, site, -0.6, -0.15) for b, (j, site, words) in BURNERS.items()
+    Fixture(f"{b}_burner", "knob", j, words, site, -0.6, -0.15, dock=(-0.033 if "right" in b else -0.12, 1.2, math.pi / 2))
+    for b, (j, site, words) in BURNERS.items()
 )
 ALL_FIXTURES: tuple[Fixture, ...] = FIXTURES + KNOB_FIXTURES
 FIXTURE_BY_NAME = {f.name: f for f in ALL_FIXTURES}

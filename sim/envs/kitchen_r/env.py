@@ -177,7 +177,8 @@ class KitchenREnv:
             kind = "in" if s.dest in C.RECEPTACLE_BY_NAME else "on"
             return P.goal_met(m, d, Goal(kind, s.target, s.dest), base_qpos=r.base_qpos, finger_geoms=r.finger_geoms)
         active = s.kind in ("open", "turn_on", "switch_on")
-        return P.fixture_active(m, d, s.target) is active
+        # let go first, so the next subtask never drags the handle along
+        return P.fixture_active(m, d, s.target) is active and P.fingers_free(m, d, r.finger_geoms)
 
     def ground_truth_plan(self) -> list[Subtask]:
         assert self.task is not None and self.layout is not None, "reset() first"

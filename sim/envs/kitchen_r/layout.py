@@ -11,12 +11,12 @@ from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r.tasks import Task
 
 # placement region in the area's base frame: forward distance and lateral offset (m)
-FORWARD = (0.47, 0.6)
+FORWARD = (0.64, 0.76)
 LATERAL = (-0.28, 0.28)
 CLEARANCE = 0.035  # free gap between footprints
 
 FIXTURE_VALUES = {  # joint value for (inactive, active)
-    "door": (0.0, -1.0),
+    "door": (0.0, -0.7),
     "drawer": (0.0, 0.36),
     "knob": (0.0, -1.2),
     "switch": (0.0, -0.6),
@@ -80,7 +80,7 @@ def free_spot(surface: str, radius: float, occupied: list[tuple[float, float, fl
 def sample_layout(task: Task, rng: np.random.Generator) -> Layout:
     """Task objects start away from their destination; 2–3 distractor objects and one
     distractor receptacle; fixtures start opposite to what the task asks."""
-    base = (float(rng.uniform(-0.9, 0.9)), float(rng.uniform(-0.9, 0.7)), float(rng.uniform(-np.pi, np.pi)))
+    base = (float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.2)), float(rng.uniform(-np.pi, np.pi)))
     layout = Layout(base)
     surfaces = [s.name for s in C.SURFACES]
     avoid: dict[str, set[str]] = {}  # name -> surfaces it must not start on

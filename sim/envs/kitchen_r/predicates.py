@@ -28,6 +28,16 @@ def touching(model: mujoco.MjModel, data: mujoco.MjData, body: str, geoms: froze
     return False
 
 
+def fingers_free(model: mujoco.MjModel, data: mujoco.MjData, finger_geoms: frozenset[int]) -> bool:
+    """No finger touches anything but the robot itself."""
+    for i in range(data.ncon):
+        c = data.contact[i]
+        for g, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
+            if g in finger_geoms and not model.body(model.geom_bodyid[other]).name.startswith("panda0_"):
+                return False
+    return True
+
+
 def is_held(model, data, obj: str, finger_geoms: frozenset[int]) -> bool:
     return touching(model, data, obj, finger_geoms)
 

@@ -125,7 +125,7 @@ class MobilePanda:
         mujoco.mj_kinematics(self.model, d)
         return d.site_xpos[self.ee_site].copy(), mat_to_quat(d.site_xmat[self.ee_site])
 
-    def ik(self, pos: np.ndarray, quat: np.ndarray, q0: np.ndarray, iters: int = 12,
+    def ik(self, pos: np.ndarray, quat: np.ndarray, q0: np.ndarray, iters: int = 20,
            damping: float = 0.03, rot_weight: float = 0.5) -> np.ndarray:
         """Damped least squares from ``q0`` toward the base-frame pose; joint limits respected.
 

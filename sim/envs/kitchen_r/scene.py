@@ -135,6 +135,7 @@ def build_xml() -> str:
         DESK_POS=f"{dx:g} {dy:g} {dz:g}",
         KETTLE_POS=f"{dx - 0.269 + 0.1:g} {dy - 0.75 + 0.35:g} {dz + 1.626:g}",
         ARM_MOUNT=f"{C.ARM_MOUNT_HEIGHT:g}",
+        ARM_X=f"{C.ARM_MOUNT_X:g}",
         COLUMN_HALF=f"{(C.ARM_MOUNT_HEIGHT - 0.34) / 2:g}",
         MATERIALS=mats,
         FURNITURE="\n".join(_surface_xml(s) for s in C.SURFACES),

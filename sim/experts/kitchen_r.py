@@ -141,7 +141,8 @@ class KitchenRExpert:
                     return v, w, False
             st["phase"] = 2 if np.hypot(b.x - ax, b.y - ay) > 0.03 else 3
         if st["phase"] == 2:  # to the pre-dock point
-            v, w, done = self._drive_to(ax - st["backoff"] * np.cos(ayaw), ay - st["backoff"] * np.sin(ayaw))
+            v, w, done = self._drive_to(ax - st["backoff"] * np.cos(ayaw), ay - st["backoff"] * np.sin(ayaw),
+                                        reverse_ok=st["backoff"] == LOCAL_BACKOFF)
             if not done:
                 return v, w, False
             st["phase"] = 3
@@ -259,6 +260,8 @@ class KitchenRExpert:
         geo = FixtureGeometry(self.env, f)
         if f.kind == "switch":
             return self._push_switch(geo, theta, active)
+        if f.kind == "door" and not active:  # an open door's handle is too close to grasp: push it shut
+            return self._push_door(geo, theta)
         goal = {"door": (-0.6, -0.02), "drawer": (0.38, 0.02), "knob": (-1.1, -0.03)}[f.kind]
         delta = {"door": 0.1, "drawer": 0.06, "knob": 0.15}[f.kind]
         delta = -delta if (active != (f.kind == "drawer")) else delta
@@ -296,6 +299,28 @@ class KitchenRExpert:
         else:  # back off along the approach axis
             _, quat, appr = geo.grasp_pose(theta)
             self._move_ee(self.ee_cmd - 0.02 * appr if self.phase_steps < 6 else self.ee_cmd, None)
+        return self._action()
+
+    def _push_door(self, geo: "FixtureGeometry", theta: float) -> np.ndarray:
+        """Closed fingers pointing down, pressed against the robot side of the handle, sweep it shut."""
+        self.grip = 1.0
+        quat = down_quat(0.0)
+        if theta > -0.03:
+            self.phase = max(self.phase, 3)
+        contact = geo.push_point(theta)
+        if self.phase == 0:  # above the push point
+            if self._move_ee(contact + np.array([0.0, 0.0, 0.15]), quat):
+                self._next_phase()
+        elif self.phase == 1:
+            if self._move_ee(contact, quat, speed=0.02) or self.phase_steps > 30:
+                self._next_phase()
+        elif self.phase == 2:
+            if self.phase_steps > 100:
+                self._next_phase()
+            else:
+                self.ee_cmd = geo.push_point(theta + 0.15)
+        else:
+            self._move_ee(np.array([self.ee_cmd[0], self.ee_cmd[1], CARRY[2]]), quat, speed=0.02)
         return self._action()
 
     def _push_switch(self, geo: "FixtureGeometry", theta: float, on: bool) -> np.ndarray:
@@ -369,6 +394,15 @@ class FixtureGeometry:
         roll = -theta if self.f.kind == "knob" else 0.0
         quat = quat_mul(yaw_quat(approach_yaw), quat_mul(axis_quat((1.0, 0.0, 0.0), roll), FORWARD))
         return pos, quat, appr
+
+    def push_point(self, theta: float) -> np.ndarray:
+        """Base-frame EE site target that presses the handle's robot side toward closing."""
+        h = self.handle_world(theta)
+        radius = h - self.anchor
+        closing = np.cross(self.axis_w, radius)  # d(handle)/dθ: positive θ closes a door
+        closing /= max(np.linalg.norm(closing), 1e-9)
+        p = h - 0.04 * closing + np.array([0.0, 0.0, 0.07])
+        return self._to_base(p)
 
     def lever_pose(self, theta: float, on: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """A point 6 cm along the switch lever, the EE quat, the approach and the side to push from."""

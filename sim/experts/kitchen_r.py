@@ -27,6 +27,7 @@ LOCAL_BACKOFF = 0.35  # m: for a sidestep between docks along one counter
 ROT_SPEED = 0.2  # rad per step
 REACH_BACK = 0.5  # m: EE x (base frame) to line up at before reaching in
 DOOR_SKEW = 0.7  # rad: most a door handle is grasped off its normal
+KNOB_PITCH = 0.9  # rad below level for knob grasps
 
 
 def down_quat(yaw: float) -> np.ndarray:
@@ -390,9 +391,11 @@ class FixtureGeometry:
         if self.f.kind == "door":  # a round handle can be held off-normal: point from the arm, it reaches further
             toward = np.arctan2(pos[1], pos[0] - C.ARM_MOUNT_X)
             approach_yaw = normal_yaw + float(np.clip(wrap_angle(toward - normal_yaw), -DOOR_SKEW, DOOR_SKEW))
-        appr = np.array([np.cos(approach_yaw), np.sin(approach_yaw), 0.0])
         roll = -theta if self.f.kind == "knob" else 0.0
-        quat = quat_mul(yaw_quat(approach_yaw), quat_mul(axis_quat((1.0, 0.0, 0.0), roll), FORWARD))
+        pitch = KNOB_PITCH if self.f.kind == "knob" else 0.0  # pitched down: a level reach is at the joint limits
+        quat = quat_mul(yaw_quat(approach_yaw), quat_mul(axis_quat((1.0, 0.0, 0.0), roll),
+                                                         axis_quat((0.0, 1.0, 0.0), np.pi / 2 + pitch)))
+        appr = quat_to_mat(quat)[:, 2]  # the EE z axis is the approach direction
         return pos, quat, appr
 
     def push_point(self, theta: float) -> np.ndarray:

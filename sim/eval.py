@@ -1,0 +1,194 @@
+"""Evaluate the stack on a benchmark.
+
+  python sim/eval.py --bench kitchen_r                       # oracle planner + expert, test split
+  python sim/eval.py --bench kitchen_r --episodes 120 --workers 2 --video reports/videos
+  python sim/eval.py --bench kitchen_r --list                # every instruction: id, category, split
+  python sim/eval.py --bench kitchen_r bench.obs_mode=depth  # hydra overrides after the flags
+
+Prints a per-category table (success with a 95% Wilson interval, mean length) and
+writes a JSON report, a PNG bar chart next to it, and optional MP4 rollouts.
+Success is read from simulator state only. Exit codes: 0 ok, 2 bad input, 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MUJOCO_GL", "osmesa")
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+
+from sim.envs import AVAILABLE, BENCHES, NOT_YET  # noqa: E402
+
+CONFIG_DIR = ROOT / "configs"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line, exit code 2
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sim/eval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bench", default="kitchen_r", help=f"benchmark: {', '.join(BENCHES)} "
+                   f"(not available yet: {', '.join(NOT_YET)})")
+    p.add_argument("--mode", choices=("planner", "policy", "integrated"), help="Kitchen-R evaluation mode")
+    p.add_argument("--planner", help="planner config (configs/planner): oracle")
+    p.add_argument("--policy", help="policy config (configs/policy): expert")
+    p.add_argument("--checkpoint", help="policy checkpoint (.safetensors)")
+    p.add_argument("--episodes", type=int, help="number of episodes (stratified over categories)")
+    p.add_argument("--split", choices=("train", "test"), help="task split")
+    p.add_argument("--category", help="only this task category")
+    p.add_argument("--seed", type=int, help="base seed; episode i uses seed*100003+i")
+    p.add_argument("--workers", type=int, help="parallel worker processes")
+    p.add_argument("--video", metavar="DIR", help="write MP4 rollouts of the first episodes here")
+    p.add_argument("--out", metavar="REPORT.json", help="JSON report path (a PNG chart is written beside it)")
+    p.add_argument("--list", action="store_true", help="print every instruction (id, category, split) and exit")
+    p.add_argument("overrides", nargs="*", help="hydra overrides, e.g. bench.obs_mode=depth")
+    return p
+
+
+def compose(args: argparse.Namespace) -> dict:
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    overrides = [f"bench={args.bench}"]
+    for flag, key in (("mode", "mode"), ("episodes", "episodes"), ("split", "split"), ("category", "category"),
+                      ("seed", "seed"), ("workers", "workers"), ("video", "video"), ("out", "out")):
+        if getattr(args, flag) is not None:
+            overrides.append(f"{key}={getattr(args, flag)}")
+    if args.planner:
+        overrides.append(f"planner={args.planner}")
+    if args.policy:
+        overrides.append(f"policy={args.policy}")
+    if args.checkpoint:
+        overrides.append(f"policy.checkpoint={args.checkpoint}")
+    overrides += args.overrides
+    for o in args.overrides:
+        if "=" not in o:
+            raise UsageError(f"malformed override {o!r}: expected key=value")
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+            cfg = hydra_compose("eval", overrides=overrides)
+        return OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"bad config: {first}") from None
+
+
+def list_tasks() -> int:
+    from sim.envs.kitchen_r.tasks import all_tasks
+
+    for t in all_tasks():
+        print(f"{t.task_id}\t{t.category}\t{t.split}\t{t.instruction}")
+    return 0
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def run(cfg: dict, argv: list[str]) -> int:
+    from tqdm import tqdm
+
+    from sim.evaluation import EpisodeRunner, Job, check_config, plan_jobs
+    from vla_core.eval.pool import WorkerPool
+    from vla_core.eval.report import format_table, plot_success, write_json
+    from vla_core.eval.results import EpisodeResult
+    from vla_core.eval.stats import summarize
+
+    check_config(cfg)
+    video_dir = cfg.get("video")
+    if video_dir:
+        Path(video_dir).mkdir(parents=True, exist_ok=True)
+    jobs = plan_jobs(cfg, video_dir)
+    results: list[EpisodeResult] = []
+    start = time.perf_counter()
+    bar = tqdm(total=len(jobs), desc=f"{cfg['bench']['name']} {cfg['split']}", unit="ep", file=sys.stderr)
+
+    def collect(d: dict) -> None:
+        r = EpisodeResult.from_dict(d)
+        results.append(r)
+        bar.update(1)
+        bar.set_postfix(success=f"{sum(x.succeeded for x in results)}/{len(results)}")
+
+    workers = min(int(cfg["workers"]), len(jobs))
+    if workers == 1:
+        runner = EpisodeRunner(cfg)
+        for job in jobs:
+            collect(runner.run(job).to_dict())
+    else:
+        def lost(job: dict, reason: str) -> dict:
+            from sim.envs.kitchen_r.tasks import task_by_id
+
+            t = task_by_id(job["task_id"])
+            return EpisodeResult(t.task_id, t.instruction, t.category, t.split, job["seed"], False, 0, 0,
+                                 len(t.goals), 0.0, error=f"worker lost: {reason}").to_dict()
+
+        pool = WorkerPool([sys.executable, str(ROOT / "sim" / "eval_worker.py")], workers, cfg)
+        pool.map([j.to_dict() for j in jobs], collect, lost)
+    bar.close()
+    wall = time.perf_counter() - start
+    results.sort(key=lambda r: r.seed)
+    stats = summarize(results)
+    print(format_table(stats))
+    errors = [r for r in results if r.error]
+    for r in errors[:3]:
+        print(f"episode {r.task_id} seed {r.seed} crashed: {r.error.splitlines()[0]}", file=sys.stderr)
+    out = Path(cfg["out"])
+    meta = {"bench": cfg["bench"]["name"], "mode": cfg["mode"], "planner": cfg["planner"]["name"],
+            "policy": cfg["policy"]["name"], "split": cfg["split"], "seed": cfg["seed"], "episodes": len(results),
+            "workers": workers, "obs_mode": cfg["bench"]["obs_mode"], "wall_time_s": round(wall, 1),
+            "episodes_per_min": round(60 * len(results) / max(wall, 1e-9), 2), "commit": git_commit(),
+            "command": "python sim/eval.py " + " ".join(shlex.quote(a) for a in argv), "config": cfg}
+    write_json(out, meta=meta, results=results, stats=stats)
+    plot_success(stats, out.with_suffix(".png"), f"{meta['bench']} · {meta['mode']} · {meta['planner']}+{meta['policy']}"
+                 f" · {meta['split']} split")
+    print(f"report: {out}  chart: {out.with_suffix('.png')}" + (f"  videos: {video_dir}" if video_dir else ""))
+    print(f"{len(results)} episodes in {wall:.0f} s with {workers} worker(s)")
+    return 1 if errors and len(errors) == len(results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.bench not in BENCHES:
+            raise UsageError(f"unknown bench {args.bench!r}; choose from {', '.join(BENCHES)}")
+        if args.bench not in AVAILABLE:
+            raise UsageError(f"bench {args.bench!r} is not available: {NOT_YET[args.bench]}")
+        if args.list:
+            return list_tasks()
+        cfg = compose(args)
+        from sim.evaluation import ConfigError
+
+        try:
+            return run(cfg, argv)
+        except ConfigError as e:
+            raise UsageError(str(e)) from None
+    except UsageError as e:
+        print(f"sim/eval.py: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

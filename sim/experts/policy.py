@@ -1,0 +1,30 @@
+"""The scripted expert behind the Policy contract (closed loop: chunks of one action)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vla_core.observation import Observation
+from vla_core.plans import Plan
+
+
+class ExpertPolicy:
+    """Privileged demonstrator; it needs plans that carry a structured subtask (oracle planner)."""
+
+    def __init__(self, env, seed: int = 0):
+        from sim.experts.kitchen_r import KitchenRExpert
+
+        if env.name != "kitchen_r":
+            raise ValueError(f"no scripted expert for bench {env.name!r}")
+        self.env = env
+        self.action_dim = env.action_dim
+        self.expert = KitchenRExpert(env, seed)
+
+    def reset(self) -> None:
+        self.expert.reset()
+
+    def sample(self, obs: Observation, plan: Plan, n: int = 1, guide=None) -> np.ndarray:
+        if getattr(plan, "subtask", None) is None:
+            raise ValueError("the expert policy needs a plan with a structured subtask (use --planner oracle)")
+        a = self.expert.act(plan.subtask)
+        return np.broadcast_to(a, (n, 1, a.shape[0])).copy()

@@ -1,0 +1,75 @@
+"""The one runtime loop: observe → (re)plan → sample a chunk → execute → record.
+
+Sim evaluation, ROS 2 nodes and the policy server all drive this loop; none
+re-implements it. Success always comes from ``env.success()`` (simulator state).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from vla_core.observation import Observation
+from vla_core.planners.base import Planner, PlanResult
+from vla_core.policies.base import Policy
+
+
+@dataclass
+class LoopConfig:
+    n_exec: int = 8  # actions executed from each chunk before re-planning (receding horizon)
+    max_steps: int | None = None  # None: the task's own budget
+
+
+@dataclass
+class StepEvent:
+    """What ``on_step`` hooks see after each executed action."""
+
+    t: int
+    obs: Observation
+    action: np.ndarray  # (D,)
+    plan: PlanResult
+
+
+@dataclass
+class Outcome:
+    success: bool
+    length: int
+    goals_met: int
+    goals_total: int
+    wall_time_s: float
+
+
+class RuntimeLoop:
+    def __init__(self, env, planner: Planner, policy: Policy, config: LoopConfig | None = None,
+                 on_step: Callable[[StepEvent], None] | None = None):
+        self.env, self.planner, self.policy = env, planner, policy
+        self.config = config or LoopConfig()
+        self.on_step = on_step
+
+    def run_episode(self, seed: int, task) -> Outcome:
+        start = time.perf_counter()
+        env = self.env
+        obs = env.reset(seed, task)
+        self.planner.reset(obs.task)
+        self.policy.reset()
+        budget = self.config.max_steps or env.task.max_steps
+        t = 0
+        success = env.success()
+        while t < budget and not success:
+            result = self.planner.plan(obs)
+            if result is None:  # the planner thinks it is done; the simulator decides
+                break
+            chunk = self.policy.sample(obs, result.plan, n=1)[0]
+            for action in chunk[: self.config.n_exec]:
+                obs = env.step(action)
+                t += 1
+                if self.on_step is not None:
+                    self.on_step(StepEvent(t, obs, np.asarray(action), result))
+                success = env.success()
+                if success or t >= budget:
+                    break
+        met = env.goals_met()
+        return Outcome(bool(success), t, int(sum(met)), len(met), time.perf_counter() - start)

@@ -1,0 +1,54 @@
+"""sim/eval.py: clear errors with exit code 2, --list, and a real (small) run with a report."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = [sys.executable, str(ROOT / "sim" / "eval.py")]
+
+
+def run(*args, timeout=300):
+    return subprocess.run(EVAL + list(args), capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bench", "nope"], "unknown bench"),
+    (["--bench", "calvin"], "not available"),
+    (["--mode", "dance"], "invalid choice"),
+    (["--split", "val"], "invalid choice"),
+    (["--policy", "nope"], "bad config"),
+    (["--checkpoint", "/no/such.safetensors"], "checkpoint not found"),
+    (["episodes==3"], "bad config"),
+    (["justaword"], "malformed override"),
+    (["--episodes", "0"], "at least 1"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = run(*args)
+    assert r.returncode == 2, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], r.stderr
+
+
+def test_list_prints_every_instruction():
+    r = run("--list")
+    assert r.returncode == 0
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert len(rows) >= 500 and all(len(row) == 4 for row in rows)
+    assert {row[2] for row in rows} == {"train", "test"}
+
+
+def test_small_run_writes_report_chart_and_video(tmp_path):
+    out = tmp_path / "report.json"
+    r = run("--episodes", "2", "--category", "navigate", "--workers", "2", "--video", str(tmp_path / "v"),
+            "--out", str(out), "video_episodes=1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "navigate" in r.stdout and "95% CI" in r.stdout
+    report = json.loads(out.read_text())
+    assert report["meta"]["episodes"] == 2 and len(report["episodes"]) == 2
+    assert all(e["success"] for e in report["episodes"])  # the expert navigates reliably
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(list((tmp_path / "v").glob("*.mp4"))) == 1

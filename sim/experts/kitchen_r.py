@@ -25,6 +25,7 @@ TIP_BELOW_SITE = 0.055  # fingertips below the EE site (plus margin)
 DOCK_BACKOFF = 0.8  # m: approach an area straight from this far back
 LOCAL_BACKOFF = 0.35  # m: for a sidestep between docks along one counter
 ROT_SPEED = 0.2  # rad per step
+SETTLE_STEPS = 12  # steps an EE target may stay unreached before the phase moves on
 REACH_BACK = 0.5  # m: EE x (base frame) to line up at before reaching in
 DOOR_SKEW = 0.7  # rad: most a door handle is grasped off its normal
 KNOB_PITCH = 0.9  # rad below level for knob grasps
@@ -50,6 +51,7 @@ class KitchenRExpert:
         self.ee_cmd: np.ndarray | None = None
         self.quat_cmd: np.ndarray | None = None
         self.grip = 0.0
+        self.settle = 0
 
     # ---- helpers -----------------------------------------------------------------
     @property
@@ -62,6 +64,7 @@ class KitchenRExpert:
     def _next_phase(self) -> None:
         self.phase += 1
         self.phase_steps = 0
+        self.settle = 0
 
     def _base_frame(self, p_world: np.ndarray) -> np.ndarray:
         return self._robot.world_to_base(self._data(), np.asarray(p_world))
@@ -75,7 +78,12 @@ class KitchenRExpert:
         if quat is not None:
             self.quat_cmd, turned = slerp_toward(self.quat_cmd, quat, ROT_SPEED)
         ee, _ = self._robot.ee_base(self._data())
-        return n <= speed and turned and np.linalg.norm(ee - target) < 0.015
+        if n > speed or not turned:
+            self.settle = 0
+            return False
+        # arrived, or as close as the arm gets: IK can stall a centimetre short at the workspace edge
+        self.settle += 1
+        return bool(np.linalg.norm(ee - target) < 0.015 or self.settle > SETTLE_STEPS)
 
     def _action(self, v: float = 0.0, w: float = 0.0) -> np.ndarray:
         return np.concatenate([[v, w], self.ee_cmd, self.quat_cmd, [self.grip]])
@@ -103,7 +111,7 @@ class KitchenRExpert:
     # ---- subtasks ----------------------------------------------------------------
     def act(self, subtask: Subtask) -> np.ndarray:
         if subtask != self.subtask:
-            self.subtask, self.phase, self.phase_steps, self.memory = subtask, 0, 0, {}
+            self.subtask, self.phase, self.phase_steps, self.memory, self.settle = subtask, 0, 0, {}, 0
         if self.ee_cmd is None:
             self.ee_cmd, self.quat_cmd = self._robot.ee_base(self._data())
         self.phase_steps += 1
@@ -271,10 +279,18 @@ class KitchenRExpert:
         depth = {"door": 0.02, "drawer": 0.025, "knob": 0.035}[f.kind]
         if self.phase == 0:  # level with the handle, arm still drawn back
             self.grip = 0.0
-            pos, quat, appr = geo.grasp_pose(theta)
+            # a turned knob: line up unrolled first, then roll along the same arm branch a turn-on takes
+            unroll = f.kind == "knob" and not active and not self.memory.get("unrolled")
+            pos, quat, appr = geo.grasp_pose(0.0 if unroll else theta)
             pre = pos - (0.12 + depth) * appr
-            if self._move_ee(np.array([min(pre[0], REACH_BACK), pre[1], pre[2]]), quat):
-                self._next_phase()
+            if f.kind != "knob":  # knobs are approached from above; the rest straight on
+                pre[0] = min(pre[0], REACH_BACK)
+            if self._move_ee(pre, quat):
+                if unroll:
+                    self.memory["unrolled"] = True
+                    self.settle = 0
+                else:
+                    self._next_phase()
         elif self.phase == 1:  # in front of the handle
             pos, quat, appr = geo.grasp_pose(theta)
             if self._move_ee(pos - (0.12 + depth) * appr, quat):

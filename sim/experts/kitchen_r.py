@@ -25,10 +25,12 @@ TIP_BELOW_SITE = 0.055  # fingertips below the EE site (plus margin)
 DOCK_BACKOFF = 0.8  # m: approach an area straight from this far back
 LOCAL_BACKOFF = 0.35  # m: for a sidestep between docks along one counter
 ROT_SPEED = 0.2  # rad per step
+FINGER_ROOM = 0.04  # m added around a placed object
 SETTLE_STEPS = 12  # steps an EE target may stay unreached before the phase moves on
 REACH_BACK = 0.5  # m: EE x (base frame) to line up at before reaching in
 DOOR_SKEW = 0.7  # rad: most a door handle is grasped off its normal
 KNOB_PITCH = 0.9  # rad below level for knob grasps
+KNOB_PITCH_OFF = -0.9  # turning off from below: from above a finger catches the knob overhead
 
 
 def down_quat(yaw: float) -> np.ndarray:
@@ -52,6 +54,7 @@ class KitchenRExpert:
         self.quat_cmd: np.ndarray | None = None
         self.grip = 0.0
         self.settle = 0
+        self.prev_kind: str | None = None
 
     # ---- helpers -----------------------------------------------------------------
     @property
@@ -111,6 +114,7 @@ class KitchenRExpert:
     # ---- subtasks ----------------------------------------------------------------
     def act(self, subtask: Subtask) -> np.ndarray:
         if subtask != self.subtask:
+            self.prev_kind = self.subtask.kind if self.subtask else None
             self.subtask, self.phase, self.phase_steps, self.memory, self.settle = subtask, 0, 0, {}, 0
         if self.ee_cmd is None:
             self.ee_cmd, self.quat_cmd = self._robot.ee_base(self._data())
@@ -134,7 +138,18 @@ class KitchenRExpert:
             local = np.hypot(b.x - ax, b.y - ay) < 1.0 and abs(wrap_angle(b.yaw - ayaw)) < 0.3
             st["backoff"] = LOCAL_BACKOFF if local else DOCK_BACKOFF
         if st["phase"] == 0:
-            carried = self._move_ee(CARRY, self.quat_cmd if self.grip > 0.5 else down_quat(0.0))
+            quat = self.quat_cmd if self.grip > 0.5 else down_quat(0.0)
+            if not st.get("backed") and self.prev_kind not in (None, "navigate", "pick", "place"):
+                # off a handle or knob: back out along the approach axis before anything else
+                appr = quat_to_mat(self.quat_cmd)[:, 2]
+                st.setdefault("back_to", self.ee_cmd - 0.15 * appr)
+                st["backed"] = self._move_ee(st["back_to"], None)
+                return 0.0, 0.0, False
+            if not st.get("raised"):  # straight up: sweeping sideways knocks over what was just placed
+                up = np.array([self.ee_cmd[0], self.ee_cmd[1], max(self.ee_cmd[2], CARRY[2])])
+                st["raised"] = self._move_ee(up, None)
+                return 0.0, 0.0, False
+            carried = self._move_ee(CARRY, quat)
             if "undock" not in st:
                 near = np.hypot(b.x - ax, b.y - ay) < 0.03 and abs(wrap_angle(b.yaw - ayaw)) < 0.05
                 docked = min(np.hypot(b.x - q[0], b.y - q[1]) for q in DOCKS) < 0.25
@@ -247,7 +262,8 @@ class KitchenRExpert:
                 p = P.body_pos(m, d, name)
                 if abs(p[2] - surf.height) < 0.2:
                     occupied.append((float(p[0]), float(p[1]), footprint(name)))
-        spot = free_spot(s.dest, footprint(s.target), occupied, self.rng)
+        # room for the open fingers too, so setting down never knocks a neighbour over
+        spot = free_spot(s.dest, footprint(s.target) + FINGER_ROOM, occupied, self.rng)
         if spot is None:
             spot = area_to_world(surf.area, 0.7, 0.0)
         return np.array(spot), surf.height
@@ -266,7 +282,7 @@ class KitchenRExpert:
         active = s.kind in ("open", "turn_on", "switch_on")
         m, d = self.env.model, self._data()
         theta = float(d.qpos[m.joint(f.joint).qposadr[0]])
-        geo = FixtureGeometry(self.env, f)
+        geo = FixtureGeometry(self.env, f, turning_on=active)
         if f.kind == "switch":
             return self._push_switch(geo, theta, active)
         if f.kind == "door" and not active:  # an open door's handle is too close to grasp: push it shut
@@ -371,8 +387,9 @@ class KitchenRExpert:
 class FixtureGeometry:
     """Where a fixture's handle is, in the base frame, as a function of its joint value."""
 
-    def __init__(self, env, f: C.Fixture):
+    def __init__(self, env, f: C.Fixture, turning_on: bool = True):
         m, d = env.model, env.data
+        self.turning_on = turning_on
         self.env, self.f = env, f
         site = m.site(f.handle_site)
         body = site.bodyid[0]
@@ -408,7 +425,9 @@ class FixtureGeometry:
             toward = np.arctan2(pos[1], pos[0] - C.ARM_MOUNT_X)
             approach_yaw = normal_yaw + float(np.clip(wrap_angle(toward - normal_yaw), -DOOR_SKEW, DOOR_SKEW))
         roll = -theta if self.f.kind == "knob" else 0.0
-        pitch = KNOB_PITCH if self.f.kind == "knob" else 0.0  # pitched down: a level reach is at the joint limits
+        pitch = 0.0
+        if self.f.kind == "knob":  # pitched: a level reach is at the joint limits
+            pitch = KNOB_PITCH if self.turning_on else KNOB_PITCH_OFF
         quat = quat_mul(yaw_quat(approach_yaw), quat_mul(axis_quat((1.0, 0.0, 0.0), roll),
                                                          axis_quat((0.0, 1.0, 0.0), np.pi / 2 + pitch)))
         appr = quat_to_mat(quat)[:, 2]  # the EE z axis is the approach direction

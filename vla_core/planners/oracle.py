@@ -31,6 +31,10 @@ class OraclePlanner:
         while self.index < len(self.steps) and self.env.subtask_done(self.steps[self.index]):
             self.index += 1
         if self.index >= len(self.steps):
-            return None
+            if self.env.success():
+                return None
+            # every subtask was done once but the goals do not hold (yet): keep the last one active
+            step = self.steps[-1]
+            return PlanResult(Instruction(step.text(), subtask=step), confidence=1.0)
         step = self.steps[self.index]
         return PlanResult(Instruction(step.text(), subtask=step), confidence=1.0)

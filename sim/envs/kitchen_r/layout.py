@@ -13,7 +13,7 @@ from sim.envs.kitchen_r.tasks import Task
 # placement region in the area's base frame: forward distance and lateral offset (m)
 FORWARD = (0.64, 0.76)
 LATERAL = (-0.28, 0.28)
-CLEARANCE = 0.035  # free gap between footprints
+CLEARANCE = 0.06  # free gap between footprints: room for the hand to set things down
 
 FIXTURE_VALUES = {  # joint value for (inactive, active)
     "door": (0.0, -0.7),

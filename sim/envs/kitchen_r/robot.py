@@ -125,6 +125,12 @@ class MobilePanda:
         mujoco.mj_kinematics(self.model, d)
         return d.site_xpos[self.ee_site].copy(), mat_to_quat(d.site_xmat[self.ee_site])
 
+    def pose_error(self, q: np.ndarray, pos: np.ndarray, quat: np.ndarray) -> float:
+        """Position error (m) + 0.1 m per radian of orientation error, at joints ``q``."""
+        p, r = self.fk(q)
+        dot = abs(float(np.dot(r, np.asarray(quat) / max(np.linalg.norm(quat), 1e-9))))
+        return float(np.linalg.norm(p - pos) + 0.1 * 2 * np.arccos(min(dot, 1.0)))
+
     def ik(self, pos: np.ndarray, quat: np.ndarray, q0: np.ndarray, iters: int = 20,
            damping: float = 0.03, rot_weight: float = 0.5) -> np.ndarray:
         """Damped least squares from ``q0`` toward the base-frame pose; joint limits respected.
@@ -163,6 +169,9 @@ class MobilePanda:
         return q
 
 
+RESEED_ERROR = 0.02  # pose error (m + 0.1 m/rad) beyond which IK is re-seeded
+
+
 class CartesianController:
     """10-D action → actuator targets. Owns the commanded base pose (integrated from v, ω)."""
 
@@ -191,8 +200,20 @@ class CartesianController:
         # integrate at the midpoint heading so arcs close correctly
         mid = yaw + 0.5 * w * self.dt
         self.base_target = np.array([x + v * np.cos(mid) * self.dt, y + v * np.sin(mid) * self.dt, yaw + w * self.dt])
-        self.arm_target = self.robot.ik(a[2:5], a[5:9], self.robot.arm_q(data))
-        self.write(data, gripper=float(np.clip(a[9], 0.0, 1.0)))
+        gripper = float(np.clip(a[9], 0.0, 1.0))
+        # never jump to another IK branch with the gripper closed: it may be holding something
+        self.arm_target = self.solve(a[2:5], a[5:9], self.robot.arm_q(data), reseed=gripper < 0.5)
+        self.write(data, gripper=gripper)
+
+    def solve(self, pos: np.ndarray, quat: np.ndarray, q: np.ndarray, reseed: bool = True) -> np.ndarray:
+        """Local IK from the current joints; if that stalls (a bad branch after an odd reach),
+        re-seed from HOME_Q and switch only when it is clearly better (no flapping)."""
+        local = self.robot.ik(pos, quat, q)
+        err = self.robot.pose_error(local, pos, quat)
+        if err < RESEED_ERROR or not reseed:
+            return local
+        fresh = self.robot.ik(pos, quat, HOME_Q, iters=80)
+        return fresh if self.robot.pose_error(fresh, pos, quat) < 0.5 * err else local
 
     def write(self, data: mujoco.MjData, gripper: float) -> None:
         r = self.robot

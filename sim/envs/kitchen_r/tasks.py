@@ -48,7 +48,7 @@ class Task:
     @property
     def max_steps(self) -> int:
         """Step budget at 10 Hz; generous for the expert, shared by every policy."""
-        budget = {"at": 150, "on": 400, "in": 400, "fixture": 320}
+        budget = {"at": 150, "on": 450, "in": 450, "fixture": 350}
         return sum(budget[g.kind] for g in self.goals)
 
 

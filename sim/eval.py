@@ -1,7 +1,7 @@
 """Evaluate the stack on a benchmark.
 
   python sim/eval.py --bench kitchen_r                       # oracle planner + expert, test split
-  python sim/eval.py --bench kitchen_r --episodes 120 --workers 2 --video reports/videos
+  python sim/eval.py --bench kitchen_r --episodes 120 --workers 2 --no-video
   python sim/eval.py --bench kitchen_r --list                # every instruction: id, category, split
   python sim/eval.py --bench kitchen_r bench.obs_mode=depth  # hydra overrides after the flags
 
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", help="only this task category")
     p.add_argument("--seed", type=int, help="base seed; episode i uses seed*100003+i")
     p.add_argument("--workers", type=int, help="parallel worker processes")
-    p.add_argument("--video", metavar="DIR", help="write MP4 rollouts of the first episodes here")
+    p.add_argument("--video", metavar="DIR", help="write MP4 rollouts of the first episodes here "
+                   "(default reports/<bench>/videos; video_episodes=N sets how many)")
+    p.add_argument("--no-video", action="store_true", help="record no rollouts")
     p.add_argument("--out", metavar="REPORT.json", help="JSON report path (a PNG chart is written beside it)")
     p.add_argument("--list", action="store_true", help="print every instruction (id, category, split) and exit")
     p.add_argument("overrides", nargs="*", help="hydra overrides, e.g. bench.obs_mode=depth")
@@ -72,6 +74,8 @@ def compose(args: argparse.Namespace) -> dict:
                       ("seed", "seed"), ("workers", "workers"), ("video", "video"), ("out", "out")):
         if getattr(args, flag) is not None:
             overrides.append(f"{key}={getattr(args, flag)}")
+    if args.no_video:
+        overrides.append("video=null")
     if args.planner:
         overrides.append(f"planner={args.planner}")
     if args.policy:
@@ -110,7 +114,7 @@ def git_commit() -> str:
 def run(cfg: dict, argv: list[str]) -> int:
     from tqdm import tqdm
 
-    from sim.evaluation import EpisodeRunner, Job, check_config, plan_jobs
+    from sim.evaluation import EpisodeRunner, check_config, plan_jobs
     from vla_core.eval.pool import WorkerPool
     from vla_core.eval.report import format_table, plot_success, write_json
     from vla_core.eval.results import EpisodeResult

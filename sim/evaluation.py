@@ -105,6 +105,8 @@ def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
     from sim.envs.kitchen_r.tasks import CATEGORIES, tasks_for
 
     split, category = cfg["split"], cfg.get("category")
+    if category and category not in CATEGORIES:
+        raise ConfigError(f"unknown category {category!r}; choose from {', '.join(CATEGORIES)}")
     cats = [category] if category else [c for c in CATEGORIES if tasks_for(split, c)]
     if not cats:
         raise ConfigError(f"no tasks in split {split!r}")

@@ -25,6 +25,7 @@ def run(*args, timeout=300):
     (["episodes==3"], "bad config"),
     (["justaword"], "malformed override"),
     (["--episodes", "0"], "at least 1"),
+    (["--category", "juggling"], "unknown category"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     r = run(*args)

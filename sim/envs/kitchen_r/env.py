@@ -13,8 +13,8 @@ import numpy as np
 
 from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
-from sim.envs.kitchen_r.layout import FIXTURE_VALUES, Layout, sample_layout
-from sim.envs.kitchen_r.robot import HOME_Q, CartesianController, MobilePanda, mat_to_quat, yaw_quat
+from sim.envs.kitchen_r.layout import Layout, sample_layout
+from sim.envs.kitchen_r.robot import HOME_Q, CartesianController, MobilePanda, yaw_quat
 from sim.envs.kitchen_r.scene import PARK_ORIGIN, load_model
 from sim.envs.kitchen_r.tasks import Goal, Task, all_tasks, plan_steps, task_by_id, task_by_instruction
 from vla_core.observation import Observation, Proprio
@@ -245,4 +245,4 @@ class KitchenREnv:
         self._renderers.clear()
 
 
-__all__ = ["KitchenREnv", "EnvState", "KEYPOINT_NAMES", "CONTROL_HZ", "FIXTURE_VALUES", "mat_to_quat"]
+__all__ = ["KitchenREnv", "EnvState", "KEYPOINT_NAMES", "CONTROL_HZ"]

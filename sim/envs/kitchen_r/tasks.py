@@ -128,12 +128,11 @@ def _single_goal_tasks() -> list[tuple[str, str, tuple[Goal, ...], str]]:
                 split = "test" if unseen else tsplit
                 rows += [("pick_place", t.format(obj=obj.words, prep=prep, dest=words), goal, split) for t in temps]
     for f in C.ALL_FIXTURES:
-        if f.name == "slide_cabinet" or f.kind != "drawer":
-            cat = {"knob": "knob", "switch": "light"}.get(f.kind, "open_close")
-            for active, table in ((True, FIXTURE_ON), (False, FIXTURE_OFF)):
-                for word in f.words:
-                    for split, temps in zip(SPLITS, table[f.kind]):
-                        rows += [(cat, t.format(f=word), (Goal("fixture", f.name, active=active),), split) for t in temps]
+        cat = {"knob": "knob", "switch": "light"}.get(f.kind, "open_close")
+        for active, table in ((True, FIXTURE_ON), (False, FIXTURE_OFF)):
+            for word in f.words:
+                for split, temps in zip(SPLITS, table[f.kind]):
+                    rows += [(cat, t.format(f=word), (Goal("fixture", f.name, active=active),), split) for t in temps]
     return rows
 
 
@@ -157,7 +156,7 @@ def _combo_goals(rng: np.random.Generator) -> tuple[Goal, ...]:
                 used.add(dest)
         else:
             f = C.ALL_FIXTURES[rng.integers(len(C.ALL_FIXTURES))]
-            if f.name in used or f.name == "slide_cabinet" and False:
+            if f.name in used:
                 continue
             goals.append(Goal("fixture", f.name, active=bool(rng.random() < 0.5)))
             used.add(f.name)

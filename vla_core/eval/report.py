@@ -64,6 +64,7 @@ def write_json(path: str | Path, *, meta: dict[str, Any], results: list[EpisodeR
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for everyone to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -184,18 +184,17 @@ class KitchenRExpert:
         return v, w, bool(dist < 0.03 and aligned and speed < 0.05)
 
     def _grasp_yaw(self, name: str) -> float:
-        """Fingers close across the object; for mugs, across the body away from the handle."""
+        """Fingers (closing along the EE y axis) close across the object: square to a box's
+        faces, and for a mug perpendicular to its handle (+x of the mug), so the handle stays clear."""
         d = self._data()
-        q = d.xquat[self.env.model.body(name).id]
-        obj_yaw = 2 * np.arctan2(q[3], q[0]) - self._robot.base(d).yaw
         spec = C.OBJECT_BY_NAME[name]
-        if spec.shape == "box":
-            yaw = obj_yaw
-        elif spec.shape == "mug":
-            yaw = obj_yaw  # fingers close along the EE y axis, perpendicular to the handle (+x)
-        else:
-            yaw = 0.0
-        return float((yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4) if spec.shape == "box" else wrap_angle_half(yaw)
+        if spec.shape not in ("box", "mug"):
+            return 0.0
+        q = d.xquat[self.env.model.body(name).id]
+        yaw = 2 * np.arctan2(q[3], q[0]) - self._robot.base(d).yaw  # objects only ever turn about z
+        if spec.shape == "box":  # a box is symmetric under a quarter turn
+            return float((yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4)
+        return wrap_angle_half(yaw)
 
     def _pick(self, s: Subtask) -> np.ndarray:
         m, d = self.env.model, self._data()
@@ -459,7 +458,6 @@ def axis_quat(axis, angle: float) -> np.ndarray:
     return q
 
 
-FORWARD = axis_quat((0.0, 1.0, 0.0), np.pi / 2)  # EE z along base +x, fingers closing along base y
 DOCKS = [a.pose for a in C.AREAS] + [f.dock for f in C.ALL_FIXTURES]
 
 

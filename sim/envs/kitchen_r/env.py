@@ -141,12 +141,8 @@ class KitchenREnv:
         return self.observe()
 
     def step(self, action: np.ndarray) -> Observation:
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (self.action_dim,):
-            raise ValueError(f"kitchen_r action must have shape ({self.action_dim},), got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError("kitchen_r action contains NaN or inf")
-        self.controller.apply(self.data, a)
+        """``action``: (10,) mobile layout, or (8,) arm-only with the base held (vla_core.actions)."""
+        self.controller.apply(self.data, action)  # validates shape and finiteness first
         for _ in range(self.n_substeps):
             mujoco.mj_step(self.model, self.data)
         self.steps += 1

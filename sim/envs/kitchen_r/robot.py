@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from vla_core.actions import split_action
+
 ARM_JOINTS = tuple(f"robot:panda0_joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("robot:panda0_finger_joint1", "robot:panda0_finger_joint2")
 BASE_JOINTS = ("base_x", "base_y", "base_yaw")
@@ -193,16 +195,17 @@ class CartesianController:
         self.base_target, self.arm_target = s[:3].copy(), s[3:10].copy()
 
     def apply(self, data: mujoco.MjData, action: np.ndarray) -> None:
-        a = np.asarray(action, dtype=float)
-        v = float(np.clip(a[0], -MAX_BASE_V, MAX_BASE_V))
-        w = float(np.clip(a[1], -MAX_BASE_W, MAX_BASE_W))
+        """``action``: the 10-D mobile layout, or the 8-D arm-only one (base held still)."""
+        base, pos, quat, grip = split_action(action)
+        v = float(np.clip(base[0], -MAX_BASE_V, MAX_BASE_V))
+        w = float(np.clip(base[1], -MAX_BASE_W, MAX_BASE_W))
         x, y, yaw = self.base_target
         # integrate at the midpoint heading so arcs close correctly
         mid = yaw + 0.5 * w * self.dt
         self.base_target = np.array([x + v * np.cos(mid) * self.dt, y + v * np.sin(mid) * self.dt, yaw + w * self.dt])
-        gripper = float(np.clip(a[9], 0.0, 1.0))
+        gripper = float(np.clip(grip, 0.0, 1.0))
         # never jump to another IK branch with the gripper closed: it may be holding something
-        self.arm_target = self.solve(a[2:5], a[5:9], self.robot.arm_q(data), reseed=gripper < 0.5)
+        self.arm_target = self.solve(pos, quat, self.robot.arm_q(data), reseed=gripper < 0.5)
         self.write(data, gripper=gripper)
 
     def solve(self, pos: np.ndarray, quat: np.ndarray, q: np.ndarray, reseed: bool = True) -> np.ndarray:

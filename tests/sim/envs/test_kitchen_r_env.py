@@ -80,12 +80,24 @@ def test_fixture_and_navigation_predicates(env):
 
 def test_bad_actions_are_rejected(env):
     env.reset(0, tasks_for("train", "navigate")[0])
-    with pytest.raises(ValueError, match="shape"):
+    before = env.get_state().physics.copy()
+    with pytest.raises(ValueError, match="10 .mobile. or 8 .arm-only"):
         env.step(np.zeros(7))
     bad = np.zeros(10)
     bad[3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         env.step(bad)
+    np.testing.assert_array_equal(env.get_state().physics, before)  # nothing was applied
+
+
+def test_arm_only_actions_hold_the_base(env):
+    obs = env.reset(0, tasks_for("train", "navigate")[0])
+    base = obs.proprio.base_pose.copy()
+    target = obs.proprio.ee_pos + np.array([0.05, 0.0, -0.05])
+    for _ in range(10):
+        obs = env.step(np.concatenate([target, obs.proprio.ee_quat, [0.0]]))
+    np.testing.assert_allclose(obs.proprio.base_pose, base, atol=2e-3)
+    assert np.linalg.norm(obs.proprio.ee_pos - target) < 0.02
 
 
 def test_task_objects_start_away_from_their_destination(env):

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     base = sim["env_steps_per_s_privileged_keypoints"]
     report = {
         "command": "make bench",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "gl": os.environ.get("MUJOCO_GL")},
         "sim": sim,

@@ -27,6 +27,7 @@ def measure(seconds: float = 3.0) -> dict:
     env = KitchenREnv()
     env.reset(0, task)
     out["physics_steps_per_s"] = _rate(lambda: mujoco.mj_step(env.model, env.data), seconds)
+    env.close()
     for label, kwargs in (("env_steps_per_s_privileged_keypoints", {}),
                           ("env_steps_per_s_depth_keypoints_224", {"obs_mode": "depth"}),
                           ("env_steps_per_s_rgb_224", {"cameras": ("head",)})):

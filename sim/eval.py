@@ -114,7 +114,7 @@ def git_commit() -> str:
 def run(cfg: dict, argv: list[str]) -> int:
     from tqdm import tqdm
 
-    from sim.evaluation import EpisodeRunner, check_config, plan_jobs
+    from sim.evaluation import ConfigError, EpisodeRunner, check_config, plan_jobs
     from vla_core.eval.pool import WorkerPool
     from vla_core.eval.report import format_table, plot_success, write_json
     from vla_core.eval.results import EpisodeResult
@@ -122,8 +122,17 @@ def run(cfg: dict, argv: list[str]) -> int:
 
     check_config(cfg)
     video_dir = cfg.get("video")
-    if video_dir:
-        Path(video_dir).mkdir(parents=True, exist_ok=True)
+    out = Path(cfg["out"])
+    for folder, what in ((out.parent, "--out"), (Path(video_dir) if video_dir else None, "--video")):
+        if folder is None:
+            continue
+        try:  # find an unwritable path now, not after the episodes have run
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".vla_eval_probe_{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+        except OSError as e:
+            raise ConfigError(f"{what}: cannot write to {folder}: {e.strerror or e}") from None
     jobs = plan_jobs(cfg, video_dir)
     results: list[EpisodeResult] = []
     start = time.perf_counter()
@@ -158,7 +167,6 @@ def run(cfg: dict, argv: list[str]) -> int:
     errors = [r for r in results if r.error]
     for r in errors[:3]:
         print(f"episode {r.task_id} seed {r.seed} crashed: {r.error.splitlines()[0]}", file=sys.stderr)
-    out = Path(cfg["out"])
     meta = {"bench": cfg["bench"]["name"], "mode": cfg["mode"], "planner": cfg["planner"]["name"],
             "policy": cfg["policy"]["name"], "split": cfg["split"], "seed": cfg["seed"], "episodes": len(results),
             "workers": workers, "obs_mode": cfg["bench"]["obs_mode"], "wall_time_s": round(wall, 1),

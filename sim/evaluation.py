@@ -40,25 +40,47 @@ class Job:
         return cls(int(d["index"]), str(d["task_id"]), int(d["seed"]), d.get("video"))
 
 
+def _int(cfg: dict, key: str, low: int, where: dict | None = None) -> int:
+    value = (where if where is not None else cfg).get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{key} must be at least {low}, got {value}")
+    return value
+
+
 def check_config(cfg: dict) -> None:
-    """Reject what cannot run before any process starts."""
+    """Reject what cannot run before any process starts: every key the run reads."""
+    from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS
+
     if cfg["mode"] not in ("planner", "policy", "integrated"):
         raise ConfigError(f"unknown mode {cfg['mode']!r}; choose planner, policy or integrated")
-    if cfg["mode"] == "planner":
-        raise ConfigError("mode 'planner' needs a learned planner to compare with the oracle; none ships yet")
+    if cfg["mode"] in ("planner", "integrated"):
+        raise ConfigError(f"mode {cfg['mode']!r} needs a learned planner; none ships yet (use --mode policy)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
     if cfg["policy"]["name"] not in POLICIES:
         raise ConfigError(f"unknown policy {cfg['policy']['name']!r}; available: {', '.join(POLICIES)}")
-    if cfg["mode"] == "policy" and cfg["planner"]["name"] != "oracle":
-        raise ConfigError("mode 'policy' evaluates the policy under oracle plans: use --planner oracle")
     ckpt = cfg["policy"].get("checkpoint")
     if ckpt and not Path(ckpt).is_file():
         raise ConfigError(f"checkpoint not found: {ckpt}")
-    if int(cfg["episodes"]) < 1:
-        raise ConfigError("episodes must be at least 1")
-    if int(cfg["workers"]) < 1:
-        raise ConfigError("workers must be at least 1")
+    if ckpt and cfg["policy"]["name"] == "expert":
+        raise ConfigError("the expert policy takes no checkpoint")
+    if cfg["split"] not in SPLITS:
+        raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS)}")
+    if cfg.get("category") is not None and cfg["category"] not in CATEGORIES:
+        raise ConfigError(f"unknown category {cfg['category']!r}; choose from {', '.join(CATEGORIES)}")
+    _int(cfg, "episodes", 1)
+    _int(cfg, "workers", 1)
+    _int(cfg, "seed", 0)
+    _int(cfg, "n_exec", 1)
+    _int(cfg, "video_every", 1)
+    _int(cfg, "video_episodes", 0)
+    _int(cfg, "image_size", 16, where=cfg["bench"])
+    if cfg["bench"]["obs_mode"] not in ("privileged", "depth"):
+        raise ConfigError(f"bench.obs_mode must be privileged or depth, got {cfg['bench']['obs_mode']!r}")
+    if not str(cfg["out"]).endswith(".json"):
+        raise ConfigError(f"--out must name a .json file (the chart goes beside it), got {cfg['out']!r}")
 
 
 class EpisodeRunner:
@@ -73,7 +95,7 @@ class EpisodeRunner:
         from vla_core.planners import OraclePlanner
 
         self.planner = OraclePlanner(self.env)
-        self.policy = ExpertPolicy(self.env, seed=int(cfg["seed"]))
+        self.policy = ExpertPolicy(self.env)
         self.loop_config = LoopConfig(n_exec=int(cfg["n_exec"]))
 
     def run(self, job: Job) -> EpisodeResult:
@@ -105,8 +127,6 @@ def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
     from sim.envs.kitchen_r.tasks import CATEGORIES, tasks_for
 
     split, category = cfg["split"], cfg.get("category")
-    if category and category not in CATEGORIES:
-        raise ConfigError(f"unknown category {category!r}; choose from {', '.join(CATEGORIES)}")
     cats = [category] if category else [c for c in CATEGORIES if tasks_for(split, c)]
     if not cats:
         raise ConfigError(f"no tasks in split {split!r}")

@@ -18,7 +18,7 @@ class Proprio:
     base_pose: np.ndarray  # (3,) world x, y, yaw (zeros on fixed-base arms)
 
     def vector(self) -> np.ndarray:
-        """(19,) flat float32: joints, gripper, EE pos, EE quat, base pose."""
+        """(18,) flat float32: joints (7), gripper (1), EE pos (3), EE quat (4), base pose (3)."""
         return np.concatenate(
             [self.joint_pos, [self.gripper], self.ee_pos, self.ee_quat, self.base_pose]
         ).astype(np.float32)

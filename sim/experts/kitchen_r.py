@@ -40,12 +40,14 @@ def down_quat(yaw: float) -> np.ndarray:
 class KitchenRExpert:
     """Privileged demonstrator. ``act(subtask)`` → (10,) action; phases reset when the subtask changes."""
 
-    def __init__(self, env, seed: int = 0):
+    def __init__(self, env):
         self.env = env
-        self.rng = np.random.default_rng(seed)
         self.reset()
 
     def reset(self) -> None:
+        # randomness (where to set things down) follows the episode seed, so an episode's
+        # outcome never depends on which episodes ran before it in the same process
+        self.rng = np.random.default_rng([self.env.seed, 0x5EED])
         self.subtask: Subtask | None = None
         self.phase = 0
         self.phase_steps = 0

@@ -11,14 +11,14 @@ from vla_core.plans import Plan
 class ExpertPolicy:
     """Privileged demonstrator; it needs plans that carry a structured subtask (oracle planner)."""
 
-    def __init__(self, env, seed: int = 0):
+    def __init__(self, env):
         from sim.experts.kitchen_r import KitchenRExpert
 
         if env.name != "kitchen_r":
             raise ValueError(f"no scripted expert for bench {env.name!r}")
         self.env = env
         self.action_dim = env.action_dim
-        self.expert = KitchenRExpert(env, seed)
+        self.expert = KitchenRExpert(env)
 
     def reset(self) -> None:
         self.expert.reset()

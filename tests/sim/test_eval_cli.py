@@ -26,6 +26,14 @@ def run(*args, timeout=300):
     (["justaword"], "malformed override"),
     (["--episodes", "0"], "at least 1"),
     (["--category", "juggling"], "unknown category"),
+    (["split=foo"], "unknown split"),
+    (["seed=abc"], "seed must be an integer"),
+    (["n_exec=0"], "n_exec must be at least 1"),
+    (["video_every=0"], "video_every must be at least 1"),
+    (["bench.obs_mode=foo"], "obs_mode"),
+    (["--mode", "integrated"], "needs a learned planner"),
+    (["--out", "report.png"], ".json"),
+    (["--out", "/proc/no/such/report.json"], "cannot write"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     r = run(*args)

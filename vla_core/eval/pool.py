@@ -41,7 +41,10 @@ class WorkerPool:
                                     env=self.env, bufsize=1)
             assert proc.stdin and proc.stdout
             try:
-                proc.stdin.write(json.dumps(self.config) + "\n")
+                try:
+                    proc.stdin.write(json.dumps(self.config) + "\n")
+                except OSError:  # died on start-up: the caller starts another
+                    return False
                 while True:
                     with lock:
                         if remaining[0] <= 0:
@@ -79,6 +82,8 @@ class WorkerPool:
                         proc.wait(timeout=30)
                     except subprocess.TimeoutExpired:
                         proc.kill()
+                        proc.wait()
+                proc.stdout.close()
 
         def worker() -> None:
             while not serve():  # a dead worker is replaced; its job was re-queued

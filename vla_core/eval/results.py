@@ -10,7 +10,7 @@ from typing import Any
 _TYPES: dict[str, tuple[type, ...]] = {
     "task_id": (str,), "instruction": (str,), "category": (str,), "split": (str,),
     "seed": (int,), "success": (bool,), "length": (int,),
-    "subtasks_done": (int,), "subtasks_total": (int,), "wall_time_s": (int, float),
+    "goals_met": (int,), "goals_total": (int,), "wall_time_s": (int, float),
     "video": (str, type(None)), "error": (str, type(None)),
 }
 
@@ -24,8 +24,8 @@ class EpisodeResult:
     seed: int
     success: bool
     length: int  # env steps
-    subtasks_done: int
-    subtasks_total: int
+    goals_met: int
+    goals_total: int
     wall_time_s: float
     video: str | None = None
     error: str | None = None  # exception text if the episode crashed (counts as failure)

@@ -40,7 +40,7 @@ class CategoryStats:
     ci_low: float
     ci_high: float
     mean_length: float  # env steps, over all episodes in the category
-    mean_subtasks_done_frac: float  # mean of subtasks_done / subtasks_total
+    mean_goals_met_frac: float  # mean of goals_met / goals_total
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,12 +63,12 @@ def _stats(category: str, results: list[EpisodeResult]) -> CategoryStats:
     k = sum(r.succeeded for r in results)
     lo, hi = wilson_interval(k, n)
     # An episode with no subtasks is all-or-nothing: count it as its success.
-    fracs = [r.subtasks_done / r.subtasks_total if r.subtasks_total > 0 else float(r.succeeded)
+    fracs = [r.goals_met / r.goals_total if r.goals_total > 0 else float(r.succeeded)
              for r in results]
     return CategoryStats(
         category=category, n=n, successes=k, rate=k / n if n else 0.0, ci_low=lo, ci_high=hi,
         mean_length=sum(r.length for r in results) / n if n else 0.0,
-        mean_subtasks_done_frac=sum(fracs) / n if n else 0.0,
+        mean_goals_met_frac=sum(fracs) / n if n else 0.0,
     )
 
 

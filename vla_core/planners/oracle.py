@@ -22,10 +22,6 @@ class OraclePlanner:
         self.steps = list(self.env.ground_truth_plan())
         self.index = 0
 
-    @property
-    def done_count(self) -> int:
-        return self.index
-
     def plan(self, obs: Observation) -> PlanResult | None:
         # advance past every subtask the simulator says is complete
         while self.index < len(self.steps) and self.env.subtask_done(self.steps[self.index]):

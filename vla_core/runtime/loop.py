@@ -22,6 +22,12 @@ class LoopConfig:
     n_exec: int = 8  # actions executed from each chunk before re-planning (receding horizon)
     max_steps: int | None = None  # None: the task's own budget
 
+    def __post_init__(self) -> None:
+        if self.n_exec < 1:
+            raise ValueError(f"n_exec must be at least 1, got {self.n_exec}")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
+
 
 @dataclass
 class StepEvent:
@@ -55,7 +61,7 @@ class RuntimeLoop:
         obs = env.reset(seed, task)
         self.planner.reset(obs.task)
         self.policy.reset()
-        budget = self.config.max_steps or env.task.max_steps
+        budget = env.task.max_steps if self.config.max_steps is None else self.config.max_steps
         t = 0
         success = env.success()
         while t < budget and not success:

@@ -7,7 +7,7 @@ One source of truth shared by the scene builder (MJCF), the task generator
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # The Franka Kitchen block (from gymnasium-robotics) is moved so that its
 # countertop stands at a normal 0.9 m; every relation between its fixtures and
@@ -36,8 +36,6 @@ class Surface:
     center: tuple[float, float]
     half: tuple[float, float]  # half extents (x, y) of the top
     height: float  # z of the top face
-    # placement slots are sampled in this sub-rectangle (near the robot side)
-    slot_half: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ class Fixture:
     active_below: float  # joint value below which it counts as open / on
     inactive_above: float  # joint value above which it counts as closed / off
     dock: tuple[float, float, float] = (0.0, 1.2, math.pi / 2)  # base pose to work it from
+    coupled: tuple[str, float] | None = None  # (joint, ratio) slaved to this one by an equality
     door_yaw: float = 0.0  # yaw of the closed door's outward face relative to -y (microwave: 0.3)
     area: str = "stove"
 
@@ -114,9 +113,9 @@ AREAS: tuple[Area, ...] = (
 AREA_BY_NAME = {a.name: a for a in AREAS}
 
 SURFACES: tuple[Surface, ...] = (
-    Surface("counter", "counter", ("counter", "island counter", "kitchen island"), (2.55, 0.0), (0.35, 0.7), 0.9, (0.09, 0.22)),
-    Surface("table", "table", ("table", "dining table", "table by the window"), (0.0, -2.55), (0.7, 0.35), 0.9, (0.22, 0.09)),
-    Surface("shelf", "shelf", ("shelf", "shelving unit", "pantry shelf"), (-2.5, 0.0), (0.3, 0.7), 0.9, (0.07, 0.22)),
+    Surface("counter", "counter", ("counter", "island counter", "kitchen island"), (2.55, 0.0), (0.35, 0.7), 0.9),
+    Surface("table", "table", ("table", "dining table", "table by the window"), (0.0, -2.55), (0.7, 0.35), 0.9),
+    Surface("shelf", "shelf", ("shelf", "shelving unit", "pantry shelf"), (-2.5, 0.0), (0.3, 0.7), 0.9),
 )
 SURFACE_BY_NAME = {s.name: s for s in SURFACES}
 
@@ -154,9 +153,11 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("slide_cabinet", "drawer", "slide_cabinet", ("sliding cabinet", "slide cabinet"), "slide_site", 0.0, 0.0,
             dock=(0.2, 1.2, math.pi / 2)),
     Fixture("light", "switch", "light_switch", ("light", "lights", "kitchen light"), "light_site", -0.45, -0.15,
-            dock=(-0.12, 1.2, math.pi / 2)),
+            dock=(-0.12, 1.2, math.pi / 2), coupled=("light_joint", 14.0)),
 )
 # Knobs turn burners on; each burner has its own knob.
+# burner name -> (knob joint, handle site, words); Franka Kitchen slaves each burner's
+# slide joint to its knob at 1/174 of the angle
 BURNERS = {
     "bottom_right": ("knob_Joint_1", "knob1_site", ("front right burner", "bottom right burner")),
     "bottom_left": ("knob_Joint_2", "knob2_site", ("front left burner", "bottom left burner")),
@@ -164,7 +165,8 @@ BURNERS = {
     "top_left": ("knob_Joint_4", "knob4_site", ("back left burner", "top left burner")),
 }
 KNOB_FIXTURES: tuple[Fixture, ...] = tuple(
-    Fixture(f"{b}_burner", "knob", j, words, site, -0.6, -0.15, dock=(-0.033 if "right" in b else -0.12, 1.2, math.pi / 2))
+    Fixture(f"{b}_burner", "knob", j, words, site, -0.6, -0.15,
+            dock=(-0.033 if "right" in b else -0.12, 1.2, math.pi / 2), coupled=(f"{b}_burner", 174.0))
     for b, (j, site, words) in BURNERS.items()
 )
 ALL_FIXTURES: tuple[Fixture, ...] = FIXTURES + KNOB_FIXTURES
@@ -173,10 +175,3 @@ FIXTURE_BY_NAME = {f.name: f for f in ALL_FIXTURES}
 # the slide cabinet opens by sliding its joint positive; handled in predicates
 SLIDE_OPEN_ABOVE = 0.25
 SLIDE_CLOSED_BELOW = 0.05
-
-
-@dataclass
-class Layout:
-    """Per-episode placement: which objects/receptacles stand where (x, y, yaw)."""
-
-    objects: dict[str, tuple[str, float, float, float]] = field(default_factory=dict)  # name -> (surface, x, y, yaw)

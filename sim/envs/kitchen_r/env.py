@@ -102,12 +102,9 @@ class KitchenREnv:
         for name, value in layout.fixtures.items():
             f = C.FIXTURE_BY_NAME[name]
             d.qpos[m.joint(f.joint).qposadr[0]] = value
-            coupled = {"knob": 174.0, "switch": 14.0}.get(f.kind)  # Franka Kitchen's equality ratios
-            if coupled:
-                partner = {"knob_Joint_1": "bottom_right_burner", "knob_Joint_2": "bottom_left_burner",
-                           "knob_Joint_3": "top_right_burner", "knob_Joint_4": "top_left_burner",
-                           "light_switch": "light_joint"}[f.joint]
-                d.qpos[m.joint(partner).qposadr[0]] = value / coupled
+            if f.coupled is not None:  # the joint Franka Kitchen's equality constraint slaves to it
+                partner, ratio = f.coupled
+                d.qpos[m.joint(partner).qposadr[0]] = value / ratio
         for i, name in enumerate([o.name for o in C.OBJECTS] + [r.name for r in C.RECEPTACLES]):
             adr = m.joint(f"{name}_joint").qposadr[0]
             if name in layout.objects:
@@ -160,11 +157,9 @@ class KitchenREnv:
     def subtask_done(self, s: Subtask) -> bool:
         """Whether a ground-truth subtask is complete, from simulator state."""
         m, d, r = self.model, self.data, self.robot
-        if s.kind == "navigate":
-            x, y, yaw = d.qpos[r.base_qpos]
-            ax, ay, ayaw = C.AREA_BY_NAME[s.target].pose
-            return bool(np.hypot(x - ax, y - ay) < 0.05 and abs((yaw - ayaw + np.pi) % (2 * np.pi) - np.pi) < 0.06
-                        and np.linalg.norm(d.qvel[r.base_qpos]) < 0.05)
+        if s.kind == "navigate":  # docked: tighter than the task's 'at' goal, and stopped
+            return P.base_at(m, d, s.target, r.base_qpos, tol_xy=0.05, tol_yaw=0.06) and bool(
+                np.linalg.norm(d.qvel[r.base_qpos]) < 0.05)
         if s.kind == "pick":
             support = C.SURFACE_BY_NAME[self.layout.objects[s.target].surface].height
             lifted = P.body_pos(m, d, s.target)[2] > support + C.OBJECT_BY_NAME[s.target].half_height + 0.08
@@ -207,14 +202,16 @@ class KitchenREnv:
         ee_pos, ee_quat = r.ee_base(d)
         b = r.base(d)
         proprio = Proprio(r.arm_q(d), r.gripper_width(d), ee_pos, ee_quat, np.array([b.x, b.y, b.yaw]))
+        depth = {}
         if self.obs_mode == "depth":
             world = self._depth_keypoints()
+            depth["head"] = self._keypointer.last_depth.copy()
         else:
             world = self.keypoints_world()
         kps = r.world_to_base(d, world)
         rgb = {cam: self.render(cam, self.image_size, self.image_size) for cam in self.cameras}
         return Observation(proprio, kps.astype(np.float32), KEYPOINT_NAMES,
-                           self.task.instruction if self.task else "", self.steps * self.dt, rgb)
+                           self.task.instruction if self.task else "", self.steps * self.dt, rgb, depth)
 
     def _depth_keypoints(self) -> np.ndarray:
         if self._keypointer is None:
@@ -239,6 +236,9 @@ class KitchenREnv:
         for r in self._renderers.values():
             r.close()
         self._renderers.clear()
+        if self._keypointer is not None:
+            self._keypointer.close()
+            self._keypointer = None
 
 
 __all__ = ["KitchenREnv", "EnvState", "KEYPOINT_NAMES", "CONTROL_HZ"]

@@ -6,6 +6,7 @@ import mujoco
 import numpy as np
 
 from sim.envs.kitchen_r import catalog as C
+from sim.envs.kitchen_r.robot import wrap_angle
 from sim.envs.kitchen_r.tasks import Goal
 
 AT_TOL_XY = 0.3  # m from the area's base pose
@@ -76,11 +77,11 @@ def fixture_active(model, data, name: str) -> bool | None:
     return True if q < f.active_below else (False if q > f.inactive_above else None)
 
 
-def base_at(model, data, area: str, base_qpos: np.ndarray) -> bool:
+def base_at(model, data, area: str, base_qpos: np.ndarray, tol_xy: float = AT_TOL_XY,
+            tol_yaw: float = AT_TOL_YAW) -> bool:
     x, y, yaw = data.qpos[base_qpos]
     ax, ay, ayaw = C.AREA_BY_NAME[area].pose
-    dyaw = (yaw - ayaw + np.pi) % (2 * np.pi) - np.pi
-    return bool(np.hypot(x - ax, y - ay) < AT_TOL_XY and abs(dyaw) < AT_TOL_YAW)
+    return bool(np.hypot(x - ax, y - ay) < tol_xy and abs(wrap_angle(yaw - ayaw)) < tol_yaw)
 
 
 def goal_met(model, data, goal: Goal, *, base_qpos: np.ndarray, finger_geoms: frozenset[int]) -> bool:

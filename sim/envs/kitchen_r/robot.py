@@ -99,9 +99,6 @@ class MobilePanda:
     def gripper_width(self, data: mujoco.MjData) -> float:
         return float(data.qpos[self.finger_qpos].sum())
 
-    def ee_world(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
-        return data.site_xpos[self.ee_site].copy(), mat_to_quat(data.site_xmat[self.ee_site])
-
     def world_to_base(self, data: mujoco.MjData, p: np.ndarray) -> np.ndarray:
         """(…, 3) world points → base frame."""
         b = self.base(data)

@@ -219,10 +219,6 @@ def task_by_id(task_id: str) -> Task:
     raise ValueError(f"unknown kitchen_r task id {task_id!r}")
 
 
-def fixture_area(name: str) -> str:
-    return C.FIXTURE_BY_NAME[name].area
-
-
 def plan_steps(goals: tuple[Goal, ...], where: dict[str, str]) -> list[Subtask]:
     """Ground-truth plan: goals expanded into subtasks, given ``where`` = object/receptacle
     name → area it stands in at reset. Consecutive navigations to one area collapse."""
@@ -253,14 +249,5 @@ def plan_steps(goals: tuple[Goal, ...], where: dict[str, str]) -> list[Subtask]:
     return steps
 
 
-def iter_categories() -> list[tuple[str, int, int]]:
-    """(category, train count, test count) — for --list summaries and tests."""
-    out = []
-    for cat in CATEGORIES:
-        ts = tasks_for(category=cat)
-        out.append((cat, sum(t.split == "train" for t in ts), sum(t.split == "test" for t in ts)))
-    return out
-
-
 __all__ = ["Goal", "Subtask", "Task", "CATEGORIES", "SPLITS", "all_tasks", "tasks_for", "task_by_instruction",
-           "task_by_id", "plan_steps", "iter_categories", "fixture_area"]
+           "task_by_id", "plan_steps"]

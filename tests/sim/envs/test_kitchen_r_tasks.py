@@ -6,7 +6,7 @@ from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r.tasks import CATEGORIES, Goal, all_tasks, plan_steps, task_by_instruction, tasks_for
 
 
-def test_at_least_500_distinct_instructions_in_every_category():
+def test_at_least_500_distinct_instructions_and_every_category_in_both_splits():
     tasks = all_tasks()
     texts = [t.instruction for t in tasks]
     assert len(set(texts)) == len(texts) >= 500

@@ -12,8 +12,8 @@ from vla_core.eval.stats import summarize
 def results() -> list[EpisodeResult]:
     def ep(i: int, cat: str, ok: bool, error: str | None = None) -> EpisodeResult:
         return EpisodeResult(task_id=f"t{i}", instruction=f"task {i}", category=cat, split="val",
-                             seed=i, success=ok, length=10 * i, subtasks_done=int(ok),
-                             subtasks_total=1, wall_time_s=0.25 * i,
+                             seed=i, success=ok, length=10 * i, goals_met=int(ok),
+                             goals_total=1, wall_time_s=0.25 * i,
                              video=f"videos/ep{i}.mp4" if ok else None, error=error)
     return [ep(1, "pick_place", True), ep(2, "pick_place", False), ep(3, "articulated", True),
             ep(4, "articulated", False, error="Traceback: boom")]

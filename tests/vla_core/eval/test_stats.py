@@ -8,7 +8,7 @@ def ep(category: str, success: bool, length: int = 100, done: int = 1, total: in
        error: str | None = None) -> EpisodeResult:
     return EpisodeResult(task_id=f"{category}_t", instruction="do it", category=category,
                          split="test", seed=0, success=success, length=length,
-                         subtasks_done=done, subtasks_total=total, wall_time_s=1.5, error=error)
+                         goals_met=done, goals_total=total, wall_time_s=1.5, error=error)
 
 
 def test_wilson_known_values():
@@ -39,7 +39,7 @@ def test_summarize_per_category_and_all_row():
     assert (pick.n, pick.successes) == (3, 2)
     assert pick.rate == pytest.approx(2 / 3)
     assert pick.mean_length == pytest.approx(100.0)
-    assert open_.mean_subtasks_done_frac == pytest.approx(0.5)
+    assert open_.mean_goals_met_frac == pytest.approx(0.5)
     assert (all_.n, all_.successes) == (5, 3)
     assert all_.mean_length == pytest.approx(120.0)
     assert (all_.ci_low, all_.ci_high) == pytest.approx(wilson_interval(3, 5))

@@ -166,9 +166,9 @@ class KitchenRExpert:
                 if not done:
                     return v, w, False
             st["phase"] = 2 if np.hypot(b.x - ax, b.y - ay) > 0.03 else 3
-        if st["phase"] == 2:  # to the pre-dock point
-            v, w, done = self._drive_to(ax - st["backoff"] * np.cos(ayaw), ay - st["backoff"] * np.sin(ayaw),
-                                        reverse_ok=st["backoff"] == LOCAL_BACKOFF)
+        if st["phase"] == 2:  # to the pre-dock point, facing where it goes: backing along an arc
+            # toward a sidestep target swept the chassis into the Franka Kitchen side counter
+            v, w, done = self._drive_to(ax - st["backoff"] * np.cos(ayaw), ay - st["backoff"] * np.sin(ayaw))
             if not done:
                 return v, w, False
             st["phase"] = 3

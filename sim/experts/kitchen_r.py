@@ -30,6 +30,8 @@ SETTLE_STEPS = 12  # steps an EE target may stay unreached before the phase move
 REACH_BACK = 0.5  # m: EE x (base frame) to line up at before reaching in
 DOOR_SKEW = 0.7  # rad: most a door handle is grasped off its normal
 KNOB_PITCH = 0.9  # rad below level for knob grasps
+KNOB_PITCH_LOW = 0.6  # the bottom row, turning on
+KNOB_LOW_ROW_Z = 1.58  # m: knobs below this are the bottom row
 KNOB_PITCH_OFF = -0.9  # turning off from below: from above a finger catches the knob overhead
 
 
@@ -429,6 +431,8 @@ class FixtureGeometry:
         pitch = 0.0
         if self.f.kind == "knob":  # pitched: a level reach is at the joint limits
             pitch = KNOB_PITCH if self.turning_on else KNOB_PITCH_OFF
+            if self.turning_on and self.site0[2] < KNOB_LOW_ROW_Z:  # steep approaches catch the knob above
+                pitch = KNOB_PITCH_LOW
         quat = quat_mul(yaw_quat(approach_yaw), quat_mul(axis_quat((1.0, 0.0, 0.0), roll),
                                                          axis_quat((0.0, 1.0, 0.0), np.pi / 2 + pitch)))
         appr = quat_to_mat(quat)[:, 2]  # the EE z axis is the approach direction

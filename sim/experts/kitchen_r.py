@@ -290,11 +290,11 @@ class KitchenRExpert:
             return self._push_switch(geo, theta, active)
         if f.kind == "door" and not active:  # an open door's handle is too close to grasp: push it shut
             return self._push_door(geo, theta)
-        goal = {"door": (-0.6, -0.02), "drawer": (0.38, 0.02), "knob": (-1.1, -0.03)}[f.kind]
+        goal = {"door": (-0.6, -0.02), "drawer": (0.38, 0.02), "knob": (-1.1, -0.03)}[f.kind][0 if active else 1]
+        # doors and knobs open/turn on toward negative joint values, the drawer toward positive
         delta = {"door": 0.1, "drawer": 0.06, "knob": 0.15}[f.kind]
         delta = -delta if (active != (f.kind == "drawer")) else delta
-        reached = theta <= goal[0] if active and f.kind != "drawer" else (
-            theta >= goal[0] if active else (theta >= goal[1] if f.kind != "drawer" else theta <= goal[1]))
+        reached = theta >= goal if delta > 0 else theta <= goal
         depth = {"door": 0.02, "drawer": 0.025, "knob": 0.035}[f.kind]
         if self.phase == 0:  # level with the handle, arm still drawn back
             self.grip = 0.0
@@ -453,7 +453,7 @@ class FixtureGeometry:
         point = self.anchor + lever * (0.06 / max(np.linalg.norm(lever[:2]), 1e-6))
         normal = np.cross(np.array([0.0, 0.0, 1.0]), lever / max(np.linalg.norm(lever), 1e-6))
         side = normal if on else -normal  # turning on sweeps the lever toward -normal
-        pos, quat, appr = self.grasp_pose(self.theta0)
+        _, quat, appr = self.grasp_pose(self.theta0)
         side_b = self._to_base(self.anchor + side) - self._to_base(self.anchor)
         return self._to_base(point), quat, appr, side_b / max(np.linalg.norm(side_b), 1e-9)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
-from sim.envs.kitchen_r.layout import area_to_world, footprint, free_spot
+from sim.envs.kitchen_r.layout import footprint, free_spot, roomiest_spot
 from sim.envs.kitchen_r.robot import quat_mul, quat_to_mat, wrap_angle, yaw_quat
 from vla_core.plans.subtask import Subtask
 
@@ -212,7 +212,10 @@ class KitchenRExpert:
         quat = down_quat(self.memory["yaw"])
         if self.phase == 0:  # open, go above
             self.grip = 0.0
-            if self._move_ee(np.array([obj[0], obj[1], support + 0.25]), quat):
+            if not self.memory.get("raised"):  # straight up first: sweeping low topples neighbours
+                up = np.array([self.ee_cmd[0], self.ee_cmd[1], max(self.ee_cmd[2], support + 0.25)])
+                self.memory["raised"] = self._move_ee(up, None)
+            elif self._move_ee(np.array([obj[0], obj[1], support + 0.25]), quat):
                 self._next_phase()
         elif self.phase == 1:  # descend
             if self._move_ee(np.array([obj[0], obj[1], grasp_z]), quat, speed=0.02) or self.phase_steps > 40:
@@ -267,8 +270,8 @@ class KitchenRExpert:
                     occupied.append((float(p[0]), float(p[1]), footprint(name)))
         # room for the open fingers too, so setting down never knocks a neighbour over
         spot = free_spot(s.dest, footprint(s.target) + FINGER_ROOM, occupied, self.rng)
-        if spot is None:
-            spot = area_to_world(surf.area, 0.7, 0.0)
+        if spot is None:  # crowded: the widest gap there is
+            spot = roomiest_spot(s.dest, footprint(s.target), occupied, self.rng)
         return np.array(spot), surf.height
 
     def _fixture(self, s: Subtask) -> np.ndarray:
@@ -332,6 +335,9 @@ class KitchenRExpert:
             self.grip = 0.0
             if self.phase_steps > 6:
                 self._next_phase()
+        elif self.phase_steps > 10 and not self.env.subtask_done(s):  # let go short of the goal: again
+            self.phase, self.phase_steps = 0, 0
+            self.memory.pop("unrolled", None)
         else:  # back off along the approach axis
             _, quat, appr = geo.grasp_pose(theta)
             self._move_ee(self.ee_cmd - 0.02 * appr if self.phase_steps < 6 else self.ee_cmd, None)
@@ -377,11 +383,13 @@ class KitchenRExpert:
             if self._move_ee(pos + 0.035 * side - 0.045 * appr, quat, speed=0.015) or self.phase_steps > 40:
                 self._next_phase()
         elif self.phase == 3:  # sweep it over
-            if done or self.phase_steps > 60:
+            if done or self.phase_steps > 150:
                 self._next_phase()
             else:
                 pos, quat, appr, side = geo.lever_pose(theta + push, on)
                 self.ee_cmd = pos + 0.02 * side - 0.045 * appr
+        elif self.phase_steps > 10 and not done:  # backed off short of the goal: again
+            self.phase, self.phase_steps = 0, 0
         else:
             self._move_ee(self.ee_cmd - 0.02 * geo.forward if self.phase_steps < 6 else self.ee_cmd, None)
         return self._action()

@@ -77,6 +77,19 @@ def free_spot(surface: str, radius: float, occupied: list[tuple[float, float, fl
     return None
 
 
+def roomiest_spot(surface: str, radius: float, occupied: list[tuple[float, float, float]],
+                  rng: np.random.Generator, tries: int = 400) -> tuple[float, float]:
+    """The sampled point on ``surface`` with the widest gap to ``occupied``: for a crowded surface."""
+    area = C.SURFACE_BY_NAME[surface].area
+    best, best_gap = None, -np.inf
+    for _ in range(tries):
+        x, y = area_to_world(area, rng.uniform(*FORWARD), rng.uniform(*LATERAL))
+        gap = min((np.hypot(x - ox, y - oy) - radius - r for ox, oy, r in occupied), default=np.inf)
+        if gap > best_gap:
+            best, best_gap = (float(x), float(y)), gap
+    return best
+
+
 def sample_layout(task: Task, rng: np.random.Generator) -> Layout:
     """Task objects start away from their destination; 2–3 distractor objects and one
     distractor receptacle; fixtures start opposite to what the task asks."""

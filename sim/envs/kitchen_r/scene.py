@@ -51,7 +51,9 @@ def _object_xml(obj: C.ObjectSpec, index: int) -> str:
     px, py = PARK_ORIGIN[0] + 0.15 * index, PARK_ORIGIN[1]
     z = obj.half_height + 0.002
     rgba = _rgba(obj.color)
-    common = f'material="obj_{obj.color}" friction="1.2 0.02 0.002" condim="4" solref="0.005 1" priority="1"'
+    # fruit gets rolling friction (condim 6): a perfect sphere set down on a table rolls off it
+    condim = 6 if obj.shape == "sphere" else 4
+    common = f'material="obj_{obj.color}" friction="1.2 0.02 0.002" condim="{condim}" solref="0.005 1" priority="1"'
     size = " ".join(f"{s:g}" for s in obj.size)
     if obj.shape == "mug":
         r, h = obj.size
@@ -100,10 +102,11 @@ def _surface_xml(s: C.Surface) -> str:
         f'<geom name="{s.name}_body" type="box" size="{hx - 0.04:g} {hy - 0.04:g} {(h - 0.04) / 2:g}" '
         f'pos="0 0 {(h - 0.04) / 2:g}" material="furniture_body"/>'
     )
-    if s.name == "shelf":  # back panel and an upper board, so it reads as a shelf
+    if s.name == "shelf":  # back panel and an upper board, so it reads as a shelf; both kept out
+        # of the arm's way (the wrist caught a panel inside the top, the hand a lower board)
         body += (
-            f'<geom type="box" size="0.02 {hy:g} 0.45" pos="{-hx + 0.02:g} 0 {h + 0.45:g}" material="furniture_body"/>'
-            f'<geom type="box" size="0.12 {hy:g} 0.015" pos="{-hx + 0.12:g} 0 {h + 0.7:g}" material="furniture_top"/>'
+            f'<geom type="box" size="0.02 {hy:g} 0.5" pos="{-hx - 0.02:g} 0 {h + 0.5:g}" material="furniture_body"/>'
+            f'<geom type="box" size="0.12 {hy:g} 0.015" pos="{-hx + 0.08:g} 0 {h + 0.9:g}" material="furniture_top"/>'
         )
     return body + f'<site name="{s.name}_site" pos="0 0 {h:g}" size="0.005" rgba="0 0 0 0"/></body>'
 

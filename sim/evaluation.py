@@ -18,7 +18,8 @@ from vla_core.eval.video import VideoWriter, tile_frames
 from vla_core.runtime import LoopConfig, RuntimeLoop, StepEvent
 
 PLANNERS = ("oracle",)
-POLICIES = ("expert",)
+POLICIES = ("expert", "diffusion", "flow")
+LEARNED = ("diffusion", "flow")
 
 
 class ConfigError(ValueError):
@@ -62,10 +63,21 @@ def check_config(cfg: dict) -> None:
     if cfg["policy"]["name"] not in POLICIES:
         raise ConfigError(f"unknown policy {cfg['policy']['name']!r}; available: {', '.join(POLICIES)}")
     ckpt = cfg["policy"].get("checkpoint")
-    if ckpt and not Path(ckpt).is_file():
-        raise ConfigError(f"checkpoint not found: {ckpt}")
     if ckpt and cfg["policy"]["name"] == "expert":
         raise ConfigError("the expert policy takes no checkpoint")
+    if cfg["policy"]["name"] in LEARNED:
+        from vla_core.policies.checkpoint import CheckpointError, read_config
+
+        if not ckpt:
+            raise ConfigError(f"policy {cfg['policy']['name']!r} needs a checkpoint (--checkpoint DIR)")
+        try:
+            doc = read_config(ckpt)
+        except CheckpointError as e:
+            raise ConfigError(str(e)) from None
+        if doc["model"]["kind"] != cfg["policy"]["name"]:
+            raise ConfigError(f"{ckpt} holds a {doc['model']['kind']} policy, not {cfg['policy']['name']}")
+        if cfg["policy"].get("steps") is not None:
+            _int(cfg["policy"], "steps", 1)
     if cfg["split"] not in SPLITS:
         raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS)}")
     if cfg.get("category") is not None and cfg["category"] not in CATEGORIES:
@@ -86,16 +98,15 @@ def check_config(cfg: dict) -> None:
 class EpisodeRunner:
     """One env + planner + policy, reused across episodes."""
 
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, policy=None):
         b = cfg["bench"]
         self.cfg = cfg
         self.env = make_env(b["name"], obs_mode=b["obs_mode"], cameras=tuple(b.get("cameras") or ()),
                             image_size=int(b["image_size"]))
-        from sim.experts.policy import ExpertPolicy
         from vla_core.planners import OraclePlanner
 
         self.planner = OraclePlanner(self.env)
-        self.policy = ExpertPolicy(self.env)
+        self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         self.loop_config = LoopConfig(n_exec=int(cfg["n_exec"]))
 
     def run(self, job: Job) -> EpisodeResult:
@@ -120,6 +131,18 @@ class EpisodeRunner:
         finally:
             if writer is not None:
                 writer.close()
+
+
+def make_policy(pcfg: dict, env):
+    """The low-level policy an eval config names."""
+    if pcfg["name"] == "expert":
+        from sim.experts.policy import ExpertPolicy
+
+        return ExpertPolicy(env)
+    from vla_core.policies.chunk_policy import ChunkPolicy
+
+    return ChunkPolicy.load(pcfg["checkpoint"], seed=int(pcfg.get("seed") or 0), steps=pcfg.get("steps"),
+                            sampler=pcfg.get("sampler"))
 
 
 def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:

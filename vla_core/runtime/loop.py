@@ -34,9 +34,10 @@ class StepEvent:
     """What ``on_step`` hooks see after each executed action."""
 
     t: int
-    obs: Observation
+    obs: Observation  # after the action
     action: np.ndarray  # (D,)
     plan: PlanResult
+    prev_obs: Observation  # the one the action was applied to (what a dataset pairs with it)
 
 
 @dataclass
@@ -70,10 +71,10 @@ class RuntimeLoop:
                 break
             chunk = self.policy.sample(obs, result.plan, n=1)[0]
             for action in chunk[: self.config.n_exec]:
-                obs = env.step(action)
+                prev, obs = obs, env.step(action)
                 t += 1
                 if self.on_step is not None:
-                    self.on_step(StepEvent(t, obs, np.asarray(action), result))
+                    self.on_step(StepEvent(t, obs, np.asarray(action), result, prev))
                 success = env.success()
                 if success or t >= budget:
                     break

@@ -1,0 +1,83 @@
+"""Checkpoints: a folder with ``config.json`` (model config + provenance), ``model.safetensors``
+(weights, normalisation statistics and keypoint-name embeddings) and a ``card.md``.
+No pickle anywhere; a missing or corrupt file is a ``CheckpointError`` with one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
+
+CONFIG, WEIGHTS, CARD = "config.json", "model.safetensors", "card.md"
+FORMAT = "vla_stack.chunk_policy/1"
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def save_checkpoint(model: ChunkModel, path: str | Path, extra: dict | None = None, card: str | None = None) -> Path:
+    """Writes atomically (temp file + rename) so a kill mid-save never leaves a half checkpoint."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path / (WEIGHTS + ".tmp")
+    save_file(tensors, str(tmp), metadata={"format": FORMAT})
+    os.replace(tmp, path / WEIGHTS)
+    doc = {"format": FORMAT, "model": model.cfg.to_dict(), **(extra or {})}
+    tmp = path / (CONFIG + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, path / CONFIG)
+    if card is not None:
+        (path / CARD).write_text(card)
+    return path
+
+
+def read_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if not (path / CONFIG).is_file():
+        raise CheckpointError(f"not a checkpoint folder (no {CONFIG}): {path}")
+    try:
+        doc = json.loads((path / CONFIG).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"corrupt {CONFIG} in {path}: {e}") from None
+    if doc.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} checkpoint (format={doc.get('format')!r})")
+    return doc
+
+
+def load_checkpoint(path: str | Path) -> tuple[ChunkModel, dict]:
+    """→ (model in eval mode, the config.json document)."""
+    path = Path(path)
+    doc = read_config(path)
+    try:
+        cfg = ChunkModelConfig(**doc["model"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"bad model config in {path / CONFIG}: {e}") from None
+    if not (path / WEIGHTS).is_file():
+        raise CheckpointError(f"checkpoint has no weights file: {path / WEIGHTS}")
+    try:
+        tensors = load_file(str(path / WEIGHTS))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"corrupt weights in {path / WEIGHTS}: {e}") from None
+    model = ChunkModel(cfg)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise CheckpointError(f"weights in {path / WEIGHTS} do not match its config: {first}") from None
+    return model.eval(), doc
+
+
+def torch_generator(seed: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return g

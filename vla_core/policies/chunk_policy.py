@@ -1,0 +1,59 @@
+"""ChunkPolicy: a trained diffusion/flow ChunkModel behind the Policy contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vla_core.observation import Observation
+from vla_core.plans import Plan
+from vla_core.policies.checkpoint import load_checkpoint, torch_generator
+from vla_core.policies.chunk_model import ChunkModel
+from vla_core.policies.features import keypoint_inputs, plan_inputs
+from vla_core.policies.text import shared_encoder
+
+
+class ChunkPolicy:
+    """``sample(obs, plan, n)`` → (n, H, D) absolute EE-target chunks. Seeded: the same
+    seed, observation and plan give the same chunk."""
+
+    def __init__(self, model: ChunkModel, seed: int = 0, steps: int | None = None, sampler: str | None = None):
+        self.model = model.eval()
+        if steps or sampler:
+            self.model.set_sampler(sampler, steps)
+        self.cfg = model.cfg
+        self.action_dim = self.cfg.action_dim
+        self.n_exec = self.cfg.n_exec
+        self.seed = seed
+        self.text = shared_encoder()
+        self.generator = torch_generator(seed)
+
+    @classmethod
+    def load(cls, path: str | Path, seed: int = 0, steps: int | None = None, sampler: str | None = None):
+        model, _ = load_checkpoint(path)
+        return cls(model, seed, steps, sampler)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.generator = torch_generator(self.seed if seed is None else seed)
+
+    def batch(self, obs: Observation, plan: Plan) -> dict[str, torch.Tensor]:
+        state = obs.proprio.vector()
+        if not np.all(np.isfinite(state)):
+            raise ValueError("non-finite proprio in the observation")
+        kp, valid = keypoint_inputs(obs.keypoints, obs.keypoint_names, self.cfg.keypoint_names)
+        kind, emb, path = plan_inputs(plan, self.text, self.cfg.path_points)
+        b = {"state": state[None], "keypoints": kp[None], "keypoints_valid": valid[None],
+             "plan_kind": np.array([kind]), "plan_text": emb[None], "plan_path": path[None]}
+        for cam in self.cfg.cameras:
+            img = obs.rgb.get(cam)
+            if img is None:
+                raise ValueError(f"this policy needs RGB from camera {cam!r}; the env gives {sorted(obs.rgb)}")
+            b[f"rgb.{cam}"] = np.ascontiguousarray(img.transpose(2, 0, 1))[None]
+        return {k: torch.as_tensor(v) for k, v in b.items()}
+
+    def sample(self, obs: Observation, plan: Plan, n: int = 1, guide=None) -> np.ndarray:
+        b = {k: v.expand(n, *v.shape[1:]) for k, v in self.batch(obs, plan).items()}
+        with torch.no_grad():
+            return self.model.predict(b, self.generator, guide=guide).numpy()

@@ -1,0 +1,99 @@
+"""Observation and plan encoders → one conditioning vector for the denoiser.
+
+Tokens: one for the plan (a sentence embedding of a text plan, or a Path3D through a
+small point encoder), one for proprio, one per named keypoint (its position in the
+base frame, its offset from the EE, and the embedding of its name, so that the plan
+token can attend to 'the red mug' by name), optionally one per RGB camera. A small
+transformer mixes them; the plan and proprio outputs form the condition.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vla_core.policies.normalizer import RangeNormalizer, StdNormalizer
+
+PLAN_KINDS = ("instruction", "motion", "path")
+KP_SCALE = 2.0  # m: base-frame keypoints are divided by this
+REL_SCALE = 0.5  # m: keypoint − EE offsets are divided by this and clipped to ±4
+
+
+def proprio_features(state: torch.Tensor) -> torch.Tensor:
+    """(B, 18) Proprio.vector() → (B, 19): the base yaw as sin/cos (no wrap at ±π)."""
+    yaw = state[:, 17:18]
+    return torch.cat([state[:, :17], yaw.sin(), yaw.cos()], dim=-1)
+
+
+class PathEncoder(nn.Module):
+    """(B, N, 4) waypoints (xyz + gripper, base frame) → (B, d)."""
+
+    def __init__(self, n_points: int, d: int):
+        super().__init__()
+        self.norm = RangeNormalizer(4)
+        self.net = nn.Sequential(nn.Linear(4 * n_points, 2 * d), nn.Mish(), nn.Linear(2 * d, d))
+
+    def forward(self, path: torch.Tensor) -> torch.Tensor:
+        return self.net(self.norm(path).flatten(1))
+
+
+class SmallCNN(nn.Module):
+    """(B, 3, S, S) uint8-range RGB → (B, d); for GPU runs with cameras."""
+
+    def __init__(self, d: int):
+        super().__init__()
+        chans = (3, 32, 64, 128, 128)
+        layers = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(a, b, 3, stride=2, padding=1), nn.GroupNorm(8, b), nn.Mish()]
+        self.net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(chans[-1], d))
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.net(img.float() / 127.5 - 1.0)
+
+
+class ObsPlanEncoder(nn.Module):
+    def __init__(self, keypoint_name_emb: torch.Tensor, text_dim: int, d: int = 128, layers: int = 3,
+                 heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = ()):
+        super().__init__()
+        k = keypoint_name_emb.shape[0]
+        self.register_buffer("kp_names", keypoint_name_emb.float())  # (K, text_dim)
+        self.state_norm = StdNormalizer(19)
+        self.proprio = nn.Sequential(nn.Linear(19, d), nn.Mish(), nn.Linear(d, d))
+        self.kp_feat = nn.Sequential(nn.Linear(7, d), nn.Mish(), nn.Linear(d, d))
+        self.kp_name = nn.Linear(text_dim, d)
+        self.text = nn.Sequential(nn.Linear(text_dim, d), nn.Mish(), nn.Linear(d, d))
+        self.path = PathEncoder(path_points, d)
+        self.kind = nn.Embedding(len(PLAN_KINDS), d)
+        self.role = nn.Embedding(3, d)  # plan, proprio, keypoint (+ camera)
+        self.cameras = tuple(cameras)
+        self.cnn = nn.ModuleDict({c: SmallCNN(d) for c in self.cameras})
+        layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, batch_first=True, norm_first=True)
+        self.mixer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.out_dim = 2 * d
+        self.n_keypoints = k
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """batch: state (B, 18), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),
+        plan_kind (B,) long, plan_text (B, text_dim), plan_path (B, N, 4), rgb.<cam> (B, 3, S, S).
+        Returns (B, out_dim)."""
+        state = proprio_features(batch["state"])
+        b = state.shape[0]
+        p_tok = self.proprio(self.state_norm(state)) + self.role.weight[1]
+        kp, valid = batch["keypoints"], batch["keypoints_valid"] > 0.5
+        ee = batch["state"][:, None, 8:11]
+        rel = ((kp - ee) / REL_SCALE).clamp(-4, 4)
+        feat = torch.cat([kp / KP_SCALE, rel, valid[..., None].float()], dim=-1) * valid[..., None]
+        k_tok = self.kp_feat(feat) + self.kp_name(self.kp_names)[None] + self.role.weight[2]
+        kind = batch["plan_kind"]
+        text_tok = self.text(batch["plan_text"])
+        path_tok = self.path(batch["plan_path"])
+        is_path = (kind == PLAN_KINDS.index("path"))[:, None]
+        plan_tok = torch.where(is_path, path_tok, text_tok) + self.kind(kind) + self.role.weight[0]
+        tokens = [plan_tok[:, None], p_tok[:, None], k_tok]
+        masks = [torch.zeros(b, 2, dtype=torch.bool, device=state.device), ~valid]
+        for cam in self.cameras:
+            tokens.append((self.cnn[cam](batch[f"rgb.{cam}"]) + self.role.weight[2])[:, None])
+            masks.append(torch.zeros(b, 1, dtype=torch.bool, device=state.device))
+        h = self.mixer(torch.cat(tokens, dim=1), src_key_padding_mask=torch.cat(masks, dim=1))
+        return torch.cat([h[:, 0], h[:, 1]], dim=-1)

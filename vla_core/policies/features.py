@@ -1,0 +1,42 @@
+"""The one transform chain from raw observations/plans to model inputs, shared by
+training (dataset arrays) and inference (live Observations)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vla_core.plans import Instruction, LanguageMotion, Path3D
+from vla_core.policies.encoders import PLAN_KINDS
+from vla_core.policies.text import TEXT_DIM, TextEncoder
+
+
+def keypoint_inputs(keypoints: np.ndarray, names: tuple[str, ...] | list[str],
+                    model_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(…, K_obs, 3) with NaN rows for unseen points → ((…, K_model, 3) zeros where invalid,
+    (…, K_model) validity), reordered to the model's keypoint names (absent names invalid)."""
+    index = {n: i for i, n in enumerate(names)}
+    shape = keypoints.shape[:-2]
+    out = np.zeros((*shape, len(model_names), 3), np.float32)
+    valid = np.zeros((*shape, len(model_names)), np.float32)
+    for j, n in enumerate(model_names):
+        i = index.get(n)
+        if i is None:
+            continue
+        p = keypoints[..., i, :]
+        ok = np.all(np.isfinite(p), axis=-1)
+        out[..., j, :] = np.where(ok[..., None], p, 0.0)
+        valid[..., j] = ok
+    return out, valid
+
+
+def plan_inputs(plan, text: TextEncoder, path_points: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """A Plan → (kind index, text embedding (TEXT_DIM,), path (path_points, 4))."""
+    path = np.zeros((path_points, 4), np.float32)
+    emb = np.zeros(TEXT_DIM, np.float32)
+    if isinstance(plan, Path3D):
+        return PLAN_KINDS.index("path"), emb, plan.to_tensor(path_points)
+    if isinstance(plan, LanguageMotion):
+        return PLAN_KINDS.index("motion"), text(plan.text), path
+    if isinstance(plan, Instruction):
+        return PLAN_KINDS.index("instruction"), text(plan.text), path
+    raise TypeError(f"not a plan: {type(plan).__name__}")

@@ -1,0 +1,109 @@
+"""Two samplers over the one denoiser: DDPM-trained diffusion (DDPM/DDIM inference with
+diffusers schedulers) and flow matching (Euler/Heun). Both work on normalised chunks
+``(B, H, D)`` and pass the denoiser a noise level in [0, 1] (1 = pure noise).
+
+``guide`` (optional) is the inference-time steering hook: called as
+``guide(x, pred, level, x0_hat)`` at every step, it returns a corrected prediction
+(ε for diffusion, velocity for flow). The steering module implements it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler
+
+Denoise = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, level (B,)) -> prediction
+
+
+class DiffusionSampler:
+    kind = "diffusion"
+    samplers = ("ddim", "ddpm")
+
+    def __init__(self, train_timesteps: int = 100, infer_steps: int = 10, sampler: str = "ddim"):
+        if sampler not in self.samplers:
+            raise ValueError(f"diffusion sampler must be one of {self.samplers}, got {sampler!r}")
+        self.train_timesteps, self.infer_steps, self.sampler = train_timesteps, infer_steps, sampler
+        cfg = dict(num_train_timesteps=train_timesteps, beta_schedule="squaredcos_cap_v2", clip_sample=True,
+                   prediction_type="epsilon")
+        self.train_sched = DDPMScheduler(**cfg)
+        self.infer_sched = DDIMScheduler(**cfg) if sampler == "ddim" else DDPMScheduler(**cfg)
+
+    def loss(self, denoise: Denoise, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-sample ε-prediction MSE, (B,)."""
+        b = x0.shape[0]
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+        t = torch.randint(0, self.train_timesteps, (b,), generator=generator, device=x0.device)
+        xt = self.train_sched.add_noise(x0, noise, t)
+        pred = denoise(xt, t.float() / self.train_timesteps)
+        return ((pred - noise) ** 2).flatten(1).mean(1)
+
+    @torch.no_grad()
+    def sample(self, denoise: Denoise, shape: tuple[int, ...], generator: torch.Generator | None = None,
+               steps: int | None = None, guide=None) -> torch.Tensor:
+        sched = self.infer_sched
+        sched.set_timesteps(steps or self.infer_steps)
+        x = torch.randn(shape, generator=generator)
+        alphas = sched.alphas_cumprod
+        for t in sched.timesteps:
+            level = torch.full((shape[0],), float(t) / self.train_timesteps)
+            eps = denoise(x, level)
+            if guide is not None:
+                a = alphas[int(t)]
+                x0_hat = (x - (1 - a).sqrt() * eps) / a.sqrt()
+                eps = guide(x, eps, level, x0_hat)
+            x = sched.step(eps, t, x, generator=generator).prev_sample
+        return x
+
+
+class FlowSampler:
+    """Rectified flow: x_s = s·data + (1−s)·noise, velocity target data − noise; the
+    denoiser is told the noise level 1−s."""
+
+    kind = "flow"
+    samplers = ("euler", "heun")
+
+    def __init__(self, infer_steps: int = 10, sampler: str = "euler", **_):
+        if sampler not in self.samplers:
+            raise ValueError(f"flow sampler must be one of {self.samplers}, got {sampler!r}")
+        self.infer_steps, self.sampler = infer_steps, sampler
+
+    def loss(self, denoise: Denoise, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        b = x0.shape[0]
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+        s = torch.rand((b,), generator=generator, device=x0.device)
+        xs = s[:, None, None] * x0 + (1 - s[:, None, None]) * noise
+        pred = denoise(xs, 1 - s)
+        return ((pred - (x0 - noise)) ** 2).flatten(1).mean(1)
+
+    @torch.no_grad()
+    def sample(self, denoise: Denoise, shape: tuple[int, ...], generator: torch.Generator | None = None,
+               steps: int | None = None, guide=None) -> torch.Tensor:
+        n = steps or self.infer_steps
+        x = torch.randn(shape, generator=generator)
+        dt = 1.0 / n
+
+        def velocity(x: torch.Tensor, s: float) -> torch.Tensor:
+            level = torch.full((shape[0],), 1.0 - s)
+            v = denoise(x, level)
+            if guide is not None:
+                v = guide(x, v, level, x + (1.0 - s) * v)
+            return v
+
+        for i in range(n):
+            s = i * dt
+            v = velocity(x, s)
+            if self.sampler == "heun" and i < n - 1:
+                v = 0.5 * (v + velocity(x + dt * v, s + dt))
+            x = x + dt * v
+        return x
+
+
+def make_sampler(kind: str, **kw) -> DiffusionSampler | FlowSampler:
+    if kind == "diffusion":
+        return DiffusionSampler(**kw)
+    if kind == "flow":
+        kw.pop("train_timesteps", None)
+        return FlowSampler(**kw)
+    raise ValueError(f"unknown policy kind {kind!r}; expected diffusion or flow")

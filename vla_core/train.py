@@ -1,0 +1,194 @@
+"""Train a plan-conditioned diffusion or flow action-chunk policy on a LeRobot dataset.
+
+    python -m vla_core.train policy=diffusion bench=kitchen_r dataset=data/kitchen_r steps=20000
+    python -m vla_core.train policy=flow out=outputs/train/flow       # resumes if out/last exists
+
+Writes ``<out>/last`` (resumable: weights, EMA, optimiser) every ``save_every`` steps,
+``<out>/best`` (lowest validation loss, EMA weights) and ``<out>/final`` with a card.
+Config: ``configs/train.yaml`` + ``configs/policy/<name>.yaml``; any key can be overridden.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _compose(overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base=None):
+        cfg = compose(config_name="train", overrides=overrides)
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def build_model(cfg: dict, data, keypoint_names: list[str], text):
+    import torch
+
+    from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
+    from vla_core.policies.encoders import proprio_features
+
+    mcfg = ChunkModelConfig(**{**cfg["policy"]["model"], "keypoint_names": list(keypoint_names)})
+    names = text.encode([n.replace("_", " ") for n in keypoint_names])
+    model = ChunkModel(mcfg, torch.as_tensor(names))
+    model.action_norm.fit(data.action)
+    model.encoder.state_norm.fit(proprio_features(torch.as_tensor(data.state)).numpy())
+    paths = data.path[data.has_path] if data.has_path.any() else np.zeros((1, mcfg.path_points, 4))
+    model.encoder.path.norm.fit(paths.reshape(-1, 4))
+    return model
+
+
+def card_text(cfg: dict, doc: dict) -> str:
+    m = doc.get("metrics", {})
+    lines = [f"# kitchen_r {cfg['policy']['name']} chunk policy", "",
+             f"Made by: `{doc['command']}`", "",
+             f"- dataset: `{cfg['dataset']}` ({doc['data']['episodes']} episodes, {doc['data']['frames']} frames)",
+             f"- seed: {cfg['seed']}, steps: {doc['step']}, batch: {cfg['batch_size']}, lr: {cfg['lr']}",
+             f"- model: {json.dumps(cfg['policy']['model'])}",
+             f"- parameters: {doc['parameters']:,}", ""]
+    lines += ["## Metrics", ""] + [f"- {k}: {v}" for k, v in m.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
+    try:
+        cfg = _compose(argv)
+    except Exception as e:  # hydra's own errors are long; the first line says it
+        print(f"error: bad config/override: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    import torch
+    from tqdm import tqdm
+
+    from vla_core.data.reader import read_episodes
+    from vla_core.policies.checkpoint import save_checkpoint, torch_generator
+    from vla_core.policies.text import shared_encoder
+    from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
+    from vla_core.training.state import has_train_state, load_train_state, save_train_state
+
+    torch.set_num_threads(int(cfg["threads"]))
+    torch.manual_seed(int(cfg["seed"]))
+    out = Path(cfg["out"])
+    if not Path(cfg["dataset"]).exists():
+        print(f"error: dataset not found: {cfg['dataset']} (make one with python -m vla_core.collect)", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    episodes = read_episodes(cfg["dataset"])
+    if not episodes:
+        print(f"error: dataset {cfg['dataset']} has no episodes", file=sys.stderr)
+        return 2
+    text = shared_encoder()
+    names = list(episodes[0].keypoint_names)
+    data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"])
+    train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
+    print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val), "
+          f"{len(data.texts)} plan strings, loaded in {time.time() - t0:.0f} s", flush=True)
+    horizon = int(cfg["policy"]["model"]["horizon"])
+    sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]))
+    val_sampler = ChunkSampler(data, val_idx if len(val_idx) else train_idx, horizon, cfg["plan_mix"],
+                               int(cfg["seed"]) + 1)
+    val_rng = np.random.default_rng(int(cfg["seed"]) + 2)
+    val_steps = val_sampler.steps[val_rng.integers(len(val_sampler.steps), size=min(2048, 4 * len(val_sampler.steps)))]
+    val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
+
+    model = build_model(cfg, data, names, text)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
+    total, warm = int(cfg["steps"]), int(cfg["warmup"])
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(warm, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    step, best, history = 0, float("inf"), []
+    if cfg["resume"] and has_train_state(out / "last"):
+        meta = load_train_state(out / "last", model, opt)
+        ema.load_state_dict({k: torch.as_tensor(v) for k, v in
+                             __import__("safetensors.torch", fromlist=["load_file"]).load_file(
+                                 str(out / "last" / "model.safetensors")).items()})
+        step, best, history = meta["step"], meta["best_val"], meta["history"]
+        sampler.rng = np.random.default_rng([int(cfg["seed"]), step])
+        for _ in range(step):
+            sched.step()
+        print(f"resumed from {out / 'last'} at step {step}", flush=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    command = "python -m vla_core.train " + " ".join(argv)
+    doc = {"command": command, "data": {"episodes": len(episodes), "frames": len(data),
+                                        "dataset": str(cfg["dataset"])}, "parameters": n_params}
+
+    def validate() -> float:
+        g = torch_generator(1234)
+        with torch.no_grad():
+            return float(np.mean([ema.loss(b, g).item() for b in val_batches]))
+
+    def save(where: str, metrics: dict) -> None:
+        d = {**doc, "step": step, "metrics": metrics, "train": {k: cfg[k] for k in
+                                                                 ("seed", "steps", "batch_size", "lr", "plan_mix")}}
+        save_checkpoint(ema, out / where, d, card_text(cfg, d))
+
+    eval_every = int(cfg["eval_every"])
+    bar = tqdm(total=total, initial=step, desc=f"train {cfg['policy']['name']}", dynamic_ncols=True)
+    decay = float(cfg["ema"])
+    model.train()
+    while step < total:
+        batch = sampler.batch(int(cfg["batch_size"]))
+        loss = model.loss(batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        with torch.no_grad():
+            d = min(decay, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - d)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.4f}", best_val=f"{best:.4f}")
+        if step % int(cfg["val_every"]) == 0 or step == total:
+            val = validate()
+            entry = {"step": step, "train_loss": round(loss.item(), 5), "val_loss": round(val, 5)}
+            if val < best:
+                best = val
+                save("best", {"val_loss": round(val, 5), "step": step})
+            if eval_every and step % eval_every == 0:
+                entry["sim_success"] = sim_eval(ema, cfg)
+            history.append(entry)
+            bar.write(json.dumps(entry))
+        if step % int(cfg["save_every"]) == 0 or step == total:
+            save("last", {"val_loss": history[-1]["val_loss"] if history else None})
+            save_train_state(out / "last", model, opt, {"step": step, "best_val": best, "history": history})
+    bar.close()
+    metrics = {"val_loss": history[-1]["val_loss"], "best_val_loss": round(best, 5), "history": history,
+               "train_seconds": round(time.time() - t0)}
+    save("final", metrics)
+    print(f"done: {out / 'final'} (val loss {history[-1]['val_loss']}, best {best:.5f})")
+    return 0
+
+
+def sim_eval(model, cfg: dict) -> float:
+    """Success rate of the current EMA model over a few train-split episodes, in-process."""
+    from sim.evaluation import EpisodeRunner, plan_jobs
+    from vla_core.policies.chunk_policy import ChunkPolicy
+
+    ecfg = {"bench": cfg["bench"], "mode": "policy", "planner": {"name": "oracle"}, "policy": {"name": "inline"},
+            "split": "train", "category": None, "seed": int(cfg["seed"]) + 99, "episodes": int(cfg["eval_episodes"]),
+            "n_exec": int(model.cfg.n_exec), "video_every": 1, "video_episodes": 0}
+    runner = EpisodeRunner(ecfg, policy=ChunkPolicy(copy.deepcopy(model), seed=0))
+    results = [runner.run(job) for job in plan_jobs(ecfg, None)]
+    return round(float(np.mean([r.success for r in results])), 3)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

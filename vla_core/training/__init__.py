@@ -1,0 +1,1 @@
+"""Training the low-level chunk policies (``python -m vla_core.train``)."""

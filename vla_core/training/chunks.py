@@ -1,0 +1,110 @@
+"""Action-chunk training samples from recorded episodes, held in memory as flat arrays.
+
+Batches are built vectorised (no per-item DataLoader): sample step indices, gather
+the (H, D) action chunk from each (padded with the episode's last action), the
+observation at the step and one plan kind drawn from the configured mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vla_core.policies.encoders import PLAN_KINDS
+from vla_core.policies.features import keypoint_inputs
+from vla_core.policies.text import TextEncoder
+
+
+@dataclass
+class ChunkData:
+    state: np.ndarray  # (N, 18)
+    keypoints: np.ndarray  # (N, K, 3) zeros where invalid
+    valid: np.ndarray  # (N, K)
+    action: np.ndarray  # (N, D)
+    instruction: np.ndarray  # (N,) index into texts
+    motion: np.ndarray  # (N,) index into texts, -1 when absent
+    path: np.ndarray  # (N, P, 4)
+    has_path: np.ndarray  # (N,) bool
+    episode_end: np.ndarray  # (N,) index of the episode's last step
+    episode: np.ndarray  # (N,) episode number
+    texts: list[str]
+    text_emb: np.ndarray  # (len(texts), 384)
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+
+def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, path_points: int = 8) -> ChunkData:
+    """``episodes``: EpisodeArrays (vla_core.data.reader)."""
+    texts: dict[str, int] = {}
+
+    def idx(s: str | None) -> int:
+        if s is None:
+            return -1
+        return texts.setdefault(s, len(texts))
+
+    cols: dict[str, list] = {k: [] for k in ("state", "kp", "valid", "action", "instr", "motion", "path", "has_path",
+                                             "end", "ep")}
+    start = 0
+    for e_i, ep in enumerate(episodes):
+        t = len(ep.action)
+        kp, valid = keypoint_inputs(ep.keypoints, ep.keypoint_names, keypoint_names)
+        cols["state"].append(ep.state)
+        cols["kp"].append(kp)
+        cols["valid"].append(valid)
+        cols["action"].append(ep.action)
+        instr = ep.instruction if ep.instruction is not None else [ep.task] * t
+        cols["instr"].append(np.array([idx(s) for s in instr]))
+        cols["motion"].append(np.array([idx(s) for s in ep.motion]) if ep.motion is not None else np.full(t, -1))
+        has = ep.path is not None
+        cols["path"].append(ep.path if has else np.zeros((t, path_points, 4), np.float32))
+        cols["has_path"].append(np.full(t, has))
+        cols["end"].append(np.full(t, start + t - 1))
+        cols["ep"].append(np.full(t, e_i))
+        start += t
+    cat = {k: np.concatenate(v) for k, v in cols.items()}
+    names = list(texts)
+    return ChunkData(cat["state"].astype(np.float32), cat["kp"], cat["valid"], cat["action"].astype(np.float32),
+                     cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["end"],
+                     cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32))
+
+
+class ChunkSampler:
+    """Draws training batches from a subset of steps of a ChunkData."""
+
+    def __init__(self, data: ChunkData, steps: np.ndarray, horizon: int, plan_mix: dict[str, float], seed: int = 0):
+        self.data, self.steps, self.horizon = data, steps, horizon
+        kinds = [k for k in PLAN_KINDS if plan_mix.get(k, 0) > 0]
+        if not kinds:
+            raise ValueError(f"plan_mix needs a positive weight for one of {PLAN_KINDS}")
+        w = np.array([plan_mix[k] for k in kinds], dtype=float)
+        self.kinds, self.kind_p = np.array([PLAN_KINDS.index(k) for k in kinds]), w / w.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, size: int | None = None, idx: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+        d = self.data
+        if idx is None:
+            idx = self.steps[self.rng.integers(len(self.steps), size=size)]
+        chunk = np.minimum(idx[:, None] + np.arange(self.horizon)[None], d.episode_end[idx][:, None])
+        kind = self.kinds[self.rng.choice(len(self.kinds), size=len(idx), p=self.kind_p)]
+        # fall back to the instruction where the drawn kind has no label on this step
+        motion_k, path_k, instr_k = (PLAN_KINDS.index(k) for k in ("motion", "path", "instruction"))
+        kind = np.where((kind == motion_k) & (d.motion[idx] < 0), instr_k, kind)
+        kind = np.where((kind == path_k) & ~d.has_path[idx], instr_k, kind)
+        text_i = np.where(kind == motion_k, d.motion[idx], d.instruction[idx])
+        emb = d.text_emb[text_i] * (kind != path_k)[:, None]
+        b = {"state": d.state[idx], "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
+             "action": d.action[chunk], "plan_kind": kind, "plan_text": emb, "plan_path": d.path[idx]}
+        return {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in b.items()}
+
+
+def split_episodes(data: ChunkData, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step indices (train, val), split by whole episodes."""
+    n_ep = int(data.episode.max()) + 1 if len(data) else 0
+    rng = np.random.default_rng(seed)
+    n_val = int(round(val_frac * n_ep)) if n_ep > 1 else 0
+    val_eps = set(rng.choice(n_ep, size=n_val, replace=False).tolist()) if n_val else set()
+    is_val = np.isin(data.episode, list(val_eps))
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)

@@ -1,0 +1,317 @@
+"""Record scripted-expert rollouts as a LeRobot v3 dataset with per-step plan labels.
+
+  python -m vla_core.collect --bench kitchen_r --episodes 200 --out data/kitchen_r_train --workers 2
+  python -m vla_core.collect --episodes 20 --out data/nav --category navigate --cameras head --image-size 96
+  python -m vla_core.collect --episodes 400 --out data/kitchen_r_train --workers 2 --resume   # after a kill
+
+Episodes are drawn from the split's tasks, stratified over categories (as sim/eval.py
+does), with env seeds derived from --seed: the same arguments give the same dataset.
+Each episode runs the oracle planner + scripted expert (in --workers processes); this
+process alone writes the dataset with lerobot's LeRobotDataset. Only successful
+episodes are kept unless --keep-failures.
+
+Every written episode is committed at once (see vla_core/data/store.py): a collection
+killed at any moment loses only the episodes in flight, the folder still loads
+(vla_core.data.read_episodes, or LeRobotDataset after vla_core.data.recover), and
+--resume continues it (same settings; a larger --episodes extends it).
+
+Columns: observation.state (18), observation.keypoints (K,3) + keypoints_valid (K),
+action (10), plan.subtask / plan.instruction / plan.motion (strings), plan.path (8,4),
+observation.images.<camera> (video) with --cameras. Exit codes: 0 ok, 2 bad input,
+1 every episode failed with an error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "osmesa")
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with sim/eval.py's (seed*100003+i)
+STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
+SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
+            "keep_failures", "thresholds")  # what --resume must match
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line, exit code 2
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m vla_core.collect", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bench", default="kitchen_r", help="benchmark to record (default kitchen_r)")
+    p.add_argument("--episodes", type=int, required=True, help="number of episodes to run (kept or not)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="dataset folder: must be new or empty, unless --resume (e.g. data/kitchen_r_train)")
+    p.add_argument("--workers", type=int, default=1, help="parallel rollout processes (default 1: in-process)")
+    p.add_argument("--split", default="train", help="task split to draw from: train or test (default train)")
+    p.add_argument("--category", help="only this task category (default: stratified over all)")
+    p.add_argument("--seed", type=int, default=0, help="base seed: task draws and env seeds (default 0)")
+    p.add_argument("--cameras", nargs="+", default=[], metavar="CAM",
+                   help="RGB cameras to record as videos, e.g. head (kitchen_r: head, overview)")
+    p.add_argument("--image-size", type=int, default=96, help="square camera image size in pixels (default 96)")
+    p.add_argument("--obs-mode", default="privileged", help="keypoints from simulator state (privileged, "
+                   "default) or from head-camera depth (depth)")
+    p.add_argument("--max-steps", type=int, help="cap every episode at this many steps (default: task budget)")
+    p.add_argument("--keep-failures", action="store_true", help="also keep episodes that did not succeed")
+    p.add_argument("--thresholds", default=None, metavar="YAML",
+                   help="motion label thresholds (default configs/labels/motion.yaml)")
+    p.add_argument("--resume", action="store_true", help="continue the collection in --out (same settings)")
+    return p
+
+
+def check_args(args: argparse.Namespace) -> dict:
+    """Everything that can be rejected before any env or dataset work; returns the settings."""
+    from sim.envs import AVAILABLE, BENCHES, NOT_YET
+    from vla_core.plans.motion import DEFAULT_CONFIG, MotionThresholds
+
+    if args.bench not in BENCHES:
+        raise UsageError(f"unknown bench {args.bench!r}; choose from {', '.join(AVAILABLE)}")
+    if args.bench not in AVAILABLE:
+        raise UsageError(f"bench {args.bench!r} is not available: {NOT_YET[args.bench]}")
+    for name, low in (("episodes", 1), ("workers", 1), ("image_size", 16), ("seed", 0)):
+        if getattr(args, name) < low:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
+    if args.obs_mode not in ("privileged", "depth"):
+        raise UsageError(f"--obs-mode must be privileged or depth, got {args.obs_mode!r}")
+    from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS, tasks_for
+
+    if args.split not in SPLITS:
+        raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(SPLITS)}")
+    if args.category is not None:
+        if args.category not in CATEGORIES:
+            raise UsageError(f"unknown category {args.category!r}; choose from {', '.join(CATEGORIES)}")
+        if not tasks_for(args.split, args.category):
+            raise UsageError(f"no {args.category} tasks in the {args.split} split")
+    cameras = [c for arg in args.cameras for c in arg.split(",") if c]
+    if len(set(cameras)) != len(cameras):
+        raise UsageError(f"--cameras lists a camera twice: {cameras}")
+    path = Path(args.thresholds) if args.thresholds else DEFAULT_CONFIG
+    try:
+        thresholds = MotionThresholds.from_yaml(path)
+    except FileNotFoundError:
+        raise UsageError(f"--thresholds: no such file {path}") from None
+    except Exception as e:  # yaml or value errors
+        raise UsageError(f"--thresholds {path}: {e}") from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not args.resume:
+            raise UsageError(f"--out {out} exists and is not empty; pass --resume to continue the collection "
+                             "there, or choose a new folder")
+        from vla_core.data.store import COMMIT_FILE
+
+        if not (out / COMMIT_FILE).is_file():
+            raise UsageError(f"--resume: {out} holds no {COMMIT_FILE} (not a collection written by "
+                             "vla_core.collect, or one killed before its first commit)")
+    return {"bench": args.bench, "split": args.split, "category": args.category, "seed": args.seed,
+            "obs_mode": args.obs_mode, "cameras": cameras, "image_size": args.image_size,
+            "max_steps": args.max_steps, "keep_failures": bool(args.keep_failures),
+            "thresholds": thresholds.to_dict()}
+
+
+def plan_collection(settings: dict, episodes: int):
+    """The collection's jobs: sim/eval.py's stratified task draw, with collection env seeds."""
+    from sim.evaluation import plan_jobs
+    from vla_core.data.rollout import Job
+
+    cfg = {"split": settings["split"], "category": settings["category"], "seed": settings["seed"],
+           "episodes": episodes, "video_episodes": 0}
+    return [Job(j.index, j.task_id, COLLECT_SEED_OFFSET + j.seed) for j in plan_jobs(cfg, None)]
+
+
+def open_store(out: Path, settings: dict, resume: bool, env):
+    """The EpisodeStore to write: a new one, or the one in ``out`` (checked against ``settings``)."""
+    from vla_core.data.features import bench_features
+    from vla_core.data.store import EpisodeStore, StoreError
+
+    if resume and out.is_dir() and any(out.iterdir()):
+        try:
+            store = EpisodeStore.open(out)
+        except StoreError as e:
+            raise UsageError(str(e)) from None
+        diff = [f"{k} {store.config.get(k)!r} -> {settings[k]!r}" for k in SETTINGS
+                if store.config.get(k) != settings[k]]
+        if diff:
+            store.close()
+            raise UsageError(f"--resume needs the settings {out} was started with; differs: {'; '.join(diff)}")
+        return store
+    if out.is_dir():
+        out.rmdir()  # empty
+    out.parent.mkdir(parents=True, exist_ok=True)
+    names = env.reset(0).keypoint_names  # any episode: the keypoint set is the bench's
+    feats = bench_features(names, settings["cameras"], settings["image_size"])
+    return EpisodeStore.create(out, feats, fps=round(1.0 / env.dt), config=settings, robot_type="mobile_panda")
+
+
+def check_cameras(env, cameras: list[str]) -> None:
+    known = [env.model.camera(i).name for i in range(env.model.ncam)]
+    for cam in cameras:
+        if cam not in known:
+            raise UsageError(f"unknown camera {cam!r} for this bench; choose from {', '.join(known)}")
+
+
+def run(args: argparse.Namespace, settings: dict) -> int:
+    from tqdm import tqdm
+
+    from vla_core.data.episode import EpisodeArrays
+    from vla_core.data.rollout import RolloutConfig, RolloutRunner
+    from vla_core.data.worker import staging_path
+
+    start = time.perf_counter()
+    rollout = RolloutConfig(settings["bench"], settings["obs_mode"], tuple(settings["cameras"]),
+                            settings["image_size"], settings["max_steps"], settings["keep_failures"],
+                            settings["thresholds"])
+    runner = RolloutRunner(rollout)  # also checks the bench builds, before anything is written
+    check_cameras(runner.env, settings["cameras"])
+    out = Path(args.out)
+    jobs = plan_collection(settings, args.episodes)
+    store = open_store(out, settings, args.resume, runner.env)
+    done = {int(r["job"]) for r in store.records()}
+    pending = [j for j in jobs if j.index not in done]
+    staging = out / STAGING
+    staging.mkdir(exist_ok=True)
+    ready: dict[int, tuple[dict, EpisodeArrays | None]] = {}
+    for j in pending:  # episodes a killed run finished but had not written yet
+        path = staging_path(staging, j.index)
+        try:
+            ep, meta = EpisodeArrays.load_npz(path)
+            if (meta.get("task_id"), meta.get("seed")) == (j.task_id, j.seed):
+                ready[j.index] = (meta, ep)
+        except Exception:  # missing or unreadable
+            pass
+    keep = {staging_path(staging, i).name for i in ready}
+    for f in staging.iterdir():
+        if f.name not in keep:
+            f.unlink()
+    todo = [j for j in pending if j.index not in ready]
+    counts = {"kept": 0, "dropped": 0, "errors": 0, "frames": 0, "steps": 0, "write_s": 0.0}
+    setup_s = time.perf_counter() - start
+    bar = tqdm(total=len(jobs), initial=len(done), unit="ep", desc="collect", dynamic_ncols=True)
+    first_error: list[str] = []
+
+    def write(result: dict, episode: EpisodeArrays | None) -> None:
+        record = {"job": result["index"], **{k: result.get(k) for k in ("task_id", "seed", "category", "success",
+                                                                          "length", "wall_s")}}
+        if result.get("error"):
+            record["error"] = result["error"].splitlines()[0]
+            counts["errors"] += 1
+            if not first_error:
+                first_error.append(result["error"])
+        counts["steps"] += int(result.get("length") or 0)
+        t0 = time.perf_counter()
+        if episode is not None:
+            store.write(episode, record)
+            counts["kept"] += 1
+            counts["frames"] += len(episode)
+        else:
+            store.skip(record)
+            counts["dropped"] += 1
+        counts["write_s"] += time.perf_counter() - t0
+        staging_path(staging, result["index"]).unlink(missing_ok=True)
+        bar.update(1)
+        bar.set_postfix(kept=counts["kept"], dropped=counts["dropped"])
+
+    try:
+        if args.workers == 1 or len(todo) <= 1:
+            for j in pending:
+                write(*(ready.pop(j.index) if j.index in ready else runner.run(j)))
+        else:
+            runner.close()
+            _run_pool(args.workers, rollout, staging, todo, pending, ready, write)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"\ninterrupted: {store.commit.episodes} episodes are committed in {out}; "
+              "run again with --resume to continue", file=sys.stderr)
+        return 130
+    finally:
+        store.close()
+    bar.close()
+    if not any(staging.iterdir()):
+        staging.rmdir()
+    wall = time.perf_counter() - start - setup_s
+    ran = counts["kept"] + counts["dropped"]
+    print(f"collected {ran} episodes: kept {counts['kept']}, dropped {counts['dropped']} ({counts['errors']} with "
+          f"errors); {counts['frames']} frames kept of {counts['steps']} steps run")
+    print(f"time: {wall:.1f} s collecting ({counts['frames'] / max(wall, 1e-9):.1f} kept frames/s, "
+          f"{counts['steps'] / max(wall, 1e-9):.1f} steps/s with {args.workers} worker(s); {counts['write_s']:.1f} s "
+          f"of it writing) + {setup_s:.1f} s setup")
+    print(f"dataset {out}: {store.commit.episodes} episodes, {store.commit.frames} frames")
+    if first_error:
+        print(f"first error: {first_error[0]}", file=sys.stderr)
+    return 1 if ran and counts["errors"] == ran else 0
+
+
+def _run_pool(workers, rollout, staging, todo, pending, ready, write) -> None:
+    """Workers simulate; this thread writes episodes in job order as they become ready."""
+    from vla_core.data.episode import EpisodeArrays
+    from vla_core.eval.pool import WorkerPool
+
+    results: queue.Queue = queue.Queue()
+
+    def lost(job: dict, reason: str) -> dict:
+        return {**job, "success": False, "length": 0, "error": f"worker lost: {reason}"}
+
+    pool = WorkerPool([sys.executable, "-m", "vla_core.data.worker"], min(workers, len(todo)),
+                      {"rollout": rollout.to_dict(), "staging": str(staging)})
+    failure: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            pool.map([j.to_dict() for j in todo], results.put, lost)
+        except BaseException as e:  # noqa: BLE001 - handed to the writer thread
+            failure.append(e)
+        finally:
+            results.put(None)
+
+    threading.Thread(target=serve, daemon=True).start()
+    waiting: dict[int, dict] = {}
+    position = 0
+    while position < len(pending):
+        j = pending[position]
+        if j.index in ready:
+            write(*ready.pop(j.index))
+            position += 1
+            continue
+        if j.index in waiting:
+            result = waiting.pop(j.index)
+            episode = EpisodeArrays.load_npz(result["npz"])[0] if result.get("npz") else None
+            write(result, episode)
+            position += 1
+            continue
+        item = results.get()
+        if item is None:
+            raise failure[0] if failure else RuntimeError("the worker pool ended before every job was answered")
+        waiting[int(item["index"])] = item
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        settings = check_args(args)
+        return run(args, settings)
+    except UsageError as e:
+        print(f"vla_core.collect: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

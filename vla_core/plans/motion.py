@@ -1,0 +1,191 @@
+"""RT-H-style language motions for the mobile Panda: a closed grammar labelled from actions.
+
+A motion says which way each part of the robot moves during one step, e.g.
+``"move arm forward and down"`` or ``"move base forward and turn base left"``.
+
+Grammar (every sentence is in ``MOTION_VOCAB``)::
+
+    sentence := "stop" | clause (" and " clause)*        clauses in the order below
+    base     := "move base forward|backward", "turn base left|right"   (ordered by size)
+    arm      := "move arm " dir (" and " dir)*,  dir per base-frame axis (ordered by size):
+                x: forward/backward, y: left/right, z: up/down
+    rotate   := one word for the dominant rotation axis of target · current⁻¹ (base frame):
+                z: "rotate arm left|right" (yaw, + = left), y: "tilt arm down|up"
+                (+ tips a forward-pointing gripper down), x: "roll arm right|left"
+    gripper  := "open gripper" | "close gripper"
+
+As in RT-H, a dimension whose magnitude is under its threshold is dropped, and the
+rest are ordered by magnitude (base words by magnitude / threshold, since v and ω
+have different units). "stop" means nothing moves.
+
+What is measured, for one action ``(10,)`` = ``[v, ω, x, y, z, qw, qx, qy, qz, grip]``
+(EE target in the base frame, grip 0 open … 1 closed) applied at ``proprio``:
+
+* base: the commanded ``v`` (m/s) and ``ω`` (rad/s);
+* arm: EE target xyz − current EE xyz (m), and the rotation from the current EE
+  quaternion to the target one (rad);
+* gripper: the command disagrees with the fingers — "close gripper" when the command
+  is closed but the fingers are still open (opening above ``gripper_open_width``),
+  "open gripper" when the command is open and they are not open yet. So a held
+  object does not read as "close gripper" for the whole carry.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from vla_core.actions import MOBILE_DIM
+from vla_core.observation import Proprio
+from vla_core.plans.kinds import LanguageMotion
+
+STOP = "stop"
+BASE_WORDS = (("move base forward", "move base backward"), ("turn base left", "turn base right"))  # (+, −) v, ω
+ARM_WORDS = (("forward", "backward"), ("left", "right"), ("up", "down"))  # (+, −) per base-frame axis x, y, z
+ROTATE_WORDS = (("roll arm right", "roll arm left"), ("tilt arm down", "tilt arm up"),
+                ("rotate arm left", "rotate arm right"))  # (+, −) about base-frame x, y, z
+GRIPPER_WORDS = ("open gripper", "close gripper")
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "labels" / "motion.yaml"
+
+
+@dataclass(frozen=True)
+class MotionThresholds:
+    """Below these a dimension counts as still (see configs/labels/motion.yaml)."""
+
+    arm_translation: float = 0.005  # m, per axis of target − current EE position
+    arm_rotation: float = 0.05  # rad, about the dominant axis of target · current⁻¹
+    base_linear: float = 0.02  # m/s, |v|
+    base_angular: float = 0.05  # rad/s, |ω|
+    gripper_open_width: float = 0.075  # m; fingers wider than this count as open (fully open: 0.08)
+    gripper_command: float = 0.5  # a grip command at or above this means "closed"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"motion threshold {f.name} must be a positive number, got {value!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MotionThresholds":
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown motion threshold(s) {sorted(unknown)}; known: {[f.name for f in fields(cls)]}")
+        return cls(**{k: float(v) for k, v in d.items()})
+
+    @classmethod
+    def from_yaml(cls, path: str | Path = DEFAULT_CONFIG) -> "MotionThresholds":
+        import yaml
+
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}: expected a mapping of threshold names to numbers")
+        return cls.from_dict(doc)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return np.array([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw])
+
+
+def rotation_delta(current: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(3,) rotation vector (rad) of ``target · current⁻¹``: quaternions wxyz, both in the base frame."""
+    c = np.asarray(current, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    c, t = c / np.linalg.norm(c), t / np.linalg.norm(t)
+    q = _quat_mul(t, c * np.array([1.0, -1.0, -1.0, -1.0]))
+    if q[0] < 0:  # the short way round
+        q = -q
+    s = np.linalg.norm(q[1:])
+    if s < 1e-12:
+        return np.zeros(3)
+    return q[1:] / s * (2.0 * np.arctan2(s, q[0]))
+
+
+def _compose(base: list[str], arm: list[str], rotate: str | None, gripper: str | None) -> str:
+    clauses = list(base)
+    if arm:
+        clauses.append("move arm " + " and ".join(arm))
+    clauses += [w for w in (rotate, gripper) if w]
+    return " and ".join(clauses) if clauses else STOP
+
+
+def motion_text(action: np.ndarray, proprio: Proprio, thresholds: MotionThresholds | None = None) -> str:
+    """The motion sentence for one (10,) mobile action applied at ``proprio`` (see module doc)."""
+    th = thresholds or MotionThresholds()
+    a = np.asarray(action, dtype=np.float64).reshape(-1)
+    if a.shape[0] != MOBILE_DIM or not np.all(np.isfinite(a)):
+        raise ValueError(f"label_motion needs a finite ({MOBILE_DIM},) mobile action, got shape {a.shape}")
+
+    base = [(abs(x) / thr, words[0] if x > 0 else words[1])
+            for x, thr, words in zip(a[:2], (th.base_linear, th.base_angular), BASE_WORDS) if abs(x) > thr]
+    base_words = [w for _, w in sorted(base, key=lambda s: -s[0])]  # stable: ties keep v before ω
+
+    delta = a[2:5] - np.asarray(proprio.ee_pos, dtype=np.float64)
+    arm = [(abs(d), words[0] if d > 0 else words[1]) for d, words in zip(delta, ARM_WORDS)
+           if abs(d) > th.arm_translation]
+    arm_words = [w for _, w in sorted(arm, key=lambda s: -s[0])]
+
+    rot = rotation_delta(proprio.ee_quat, a[5:9])
+    k = int(np.argmax(np.abs(rot)))
+    rotate = (ROTATE_WORDS[k][0] if rot[k] > 0 else ROTATE_WORDS[k][1]) if abs(rot[k]) > th.arm_rotation else None
+
+    closed_cmd = a[9] >= th.gripper_command
+    fingers_open = float(proprio.gripper) > th.gripper_open_width
+    gripper = GRIPPER_WORDS[1] if closed_cmd and fingers_open else (
+        GRIPPER_WORDS[0] if not closed_cmd and not fingers_open else None)
+    return _compose(base_words, arm_words, rotate, gripper)
+
+
+def label_motion(action: np.ndarray, proprio: Proprio, thresholds: MotionThresholds | None = None) -> LanguageMotion:
+    """RT-H language motion of one (10,) action ``[v, ω, xyz, qwxyz, grip]`` applied at ``proprio``."""
+    return LanguageMotion(motion_text(action, proprio, thresholds))
+
+
+def _vocab() -> tuple[str, ...]:
+    base_opts: list[list[str]] = [[]]
+    for n in (1, 2):
+        for dims in itertools.permutations(range(2), n):
+            for signs in itertools.product((0, 1), repeat=n):
+                base_opts.append([BASE_WORDS[d][s] for d, s in zip(dims, signs)])
+    arm_opts: list[list[str]] = [[]]
+    for n in (1, 2, 3):
+        for dims in itertools.permutations(range(3), n):
+            for signs in itertools.product((0, 1), repeat=n):
+                arm_opts.append([ARM_WORDS[d][s] for d, s in zip(dims, signs)])
+    rotate_opts = [None] + [w for pair in ROTATE_WORDS for w in pair]
+    gripper_opts = [None, *GRIPPER_WORDS]
+    out = [STOP]
+    for b, m, r, g in itertools.product(base_opts, arm_opts, rotate_opts, gripper_opts):
+        if b or m or r or g:
+            out.append(_compose(b, m, r, g))
+    return tuple(out)
+
+
+MOTION_VOCAB: tuple[str, ...] = _vocab()
+"""Every sentence the grammar can produce, in a fixed order (index 0 is "stop")."""
+
+
+@functools.lru_cache(maxsize=1)
+def _index() -> dict[str, int]:
+    return {text: i for i, text in enumerate(MOTION_VOCAB)}
+
+
+def motion_index(text: str) -> int:
+    """Position of a motion sentence in ``MOTION_VOCAB`` (for a classifier); ValueError if not in it."""
+    try:
+        return _index()[text]
+    except KeyError:
+        raise ValueError(f"not a motion of the grammar: {text!r}") from None
+
+
+__all__ = ["MOTION_VOCAB", "MotionThresholds", "STOP", "label_motion", "motion_index", "motion_text",
+           "rotation_delta"]

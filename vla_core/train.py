@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: bad config/override: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
     import torch
+    from safetensors.torch import load_file
     from tqdm import tqdm
 
     from vla_core.data.reader import read_episodes
@@ -109,18 +110,16 @@ def main(argv: list[str] | None = None) -> int:
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
     total, warm = int(cfg["steps"]), int(cfg["warmup"])
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(warm, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+
+    def lr_at(s: int) -> float:  # linear warm-up, cosine decay
+        return float(cfg["lr"]) * min(1.0, (s + 1) / max(warm, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+
     step, best, history = 0, float("inf"), []
     if cfg["resume"] and has_train_state(out / "last"):
         meta = load_train_state(out / "last", model, opt)
-        ema.load_state_dict({k: torch.as_tensor(v) for k, v in
-                             __import__("safetensors.torch", fromlist=["load_file"]).load_file(
-                                 str(out / "last" / "model.safetensors")).items()})
+        ema.load_state_dict(load_file(str(out / "last" / "model.safetensors")))
         step, best, history = meta["step"], meta["best_val"], meta["history"]
         sampler.rng = np.random.default_rng([int(cfg["seed"]), step])
-        for _ in range(step):
-            sched.step()
         print(f"resumed from {out / 'last'} at step {step}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     command = "python -m vla_core.train " + " ".join(argv)
@@ -142,13 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     decay = float(cfg["ema"])
     model.train()
     while step < total:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
         batch = sampler.batch(int(cfg["batch_size"]))
         loss = model.loss(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sched.step()
         step += 1
         with torch.no_grad():
             d = min(decay, (1 + step) / (10 + step))

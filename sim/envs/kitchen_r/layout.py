@@ -90,9 +90,23 @@ def roomiest_spot(surface: str, radius: float, occupied: list[tuple[float, float
     return best
 
 
-def sample_layout(task: Task, rng: np.random.Generator) -> Layout:
+class _Crowded(Exception):
+    pass
+
+
+def sample_layout(task: Task, rng: np.random.Generator, attempts: int = 20) -> Layout:
     """Task objects start away from their destination; 2–3 distractor objects and one
-    distractor receptacle; fixtures start opposite to what the task asks."""
+    distractor receptacle; fixtures start opposite to what the task asks. A draw that
+    crowds a surface is redrawn from the same stream (deterministic for the seed)."""
+    for _ in range(attempts):
+        try:
+            return _draw_layout(task, rng)
+        except _Crowded:
+            continue
+    raise RuntimeError(f"no uncrowded layout for {task.task_id} in {attempts} draws")
+
+
+def _draw_layout(task: Task, rng: np.random.Generator) -> Layout:
     base = (float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.2)), float(rng.uniform(-np.pi, np.pi)))
     layout = Layout(base)
     surfaces = [s.name for s in C.SURFACES]
@@ -129,8 +143,8 @@ def sample_layout(task: Task, rng: np.random.Generator) -> Layout:
                 if name in C.RECEPTACLE_BY_NAME:
                     rec_surface[name] = str(s)
                 break
-        else:  # pragma: no cover - regions are sized so this does not happen
-            raise RuntimeError(f"no free spot for {name}")
+        else:  # rare: 4+ objects drawn onto one surface
+            raise _Crowded(name)
     wanted = {g.target: g.active for g in task.goals if g.kind == "fixture"}
     for f in C.ALL_FIXTURES:
         inactive, active = FIXTURE_VALUES[f.kind]

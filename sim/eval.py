@@ -27,21 +27,13 @@ os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 
 from sim.envs import AVAILABLE, BENCHES, NOT_YET  # noqa: E402
+from vla_core.cli import OneLineParser, UsageError  # noqa: E402
 
 CONFIG_DIR = ROOT / "configs"
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one clear line, exit code 2
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="sim/eval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(prog="sim/eval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", default="kitchen_r", help=f"benchmark: {', '.join(BENCHES)} "
                    f"(not available yet: {', '.join(NOT_YET)})")
     p.add_argument("--mode", choices=("planner", "policy", "integrated"), help="Kitchen-R evaluation mode")

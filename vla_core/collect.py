@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from vla_core.cli import OneLineParser, UsageError
+
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,17 +43,8 @@ SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_
             "keep_failures", "thresholds")  # what --resume must match
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one clear line, exit code 2
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m vla_core.collect", description=__doc__,
+    p = OneLineParser(prog="python -m vla_core.collect", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", default="kitchen_r", help="benchmark to record (default kitchen_r)")
     p.add_argument("--episodes", type=int, required=True, help="number of episodes to run (kept or not)")

@@ -92,6 +92,14 @@ class KitchenRExpert:
         self.settle += 1
         return bool(np.linalg.norm(ee - target) < 0.015 or self.settle > SETTLE_STEPS)
 
+    def _rise(self, st: dict, z: float) -> bool:
+        """Straight up to at least ``z`` before any sideways move (sweeping low knocks over
+        what was just placed). True from the step after it got there; progress in ``st['raised']``."""
+        if st.get("raised"):
+            return True
+        st["raised"] = self._move_ee(np.array([self.ee_cmd[0], self.ee_cmd[1], max(self.ee_cmd[2], z)]), None)
+        return False
+
     def _action(self, v: float = 0.0, w: float = 0.0) -> np.ndarray:
         return np.concatenate([[v, w], self.ee_cmd, self.quat_cmd, [self.grip]])
 
@@ -149,9 +157,7 @@ class KitchenRExpert:
                 st.setdefault("back_to", self.ee_cmd - 0.15 * appr)
                 st["backed"] = self._move_ee(st["back_to"], None)
                 return 0.0, 0.0, False
-            if not st.get("raised"):  # straight up: sweeping sideways knocks over what was just placed
-                up = np.array([self.ee_cmd[0], self.ee_cmd[1], max(self.ee_cmd[2], CARRY[2])])
-                st["raised"] = self._move_ee(up, None)
+            if not self._rise(st, CARRY[2]):
                 return 0.0, 0.0, False
             carried = self._move_ee(CARRY, quat)
             if "undock" not in st:
@@ -212,10 +218,8 @@ class KitchenRExpert:
         quat = down_quat(self.memory["yaw"])
         if self.phase == 0:  # open, go above
             self.grip = 0.0
-            if not self.memory.get("raised"):  # straight up first: sweeping low topples neighbours
-                up = np.array([self.ee_cmd[0], self.ee_cmd[1], max(self.ee_cmd[2], support + 0.25)])
-                self.memory["raised"] = self._move_ee(up, None)
-            elif self._move_ee(np.array([obj[0], obj[1], support + 0.25]), quat):
+            above = np.array([obj[0], obj[1], support + 0.25])
+            if self._rise(self.memory, above[2]) and self._move_ee(above, quat):
                 self._next_phase()
         elif self.phase == 1:  # descend
             if self._move_ee(np.array([obj[0], obj[1], grasp_z]), quat, speed=0.02) or self.phase_steps > 40:

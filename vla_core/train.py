@@ -36,9 +36,10 @@ def build_model(cfg: dict, data, keypoint_names: list[str], text):
 
     from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
     from vla_core.policies.encoders import proprio_features
+    from vla_core.policies.text import keypoint_phrase
 
     mcfg = ChunkModelConfig(**{**cfg["policy"]["model"], "keypoint_names": list(keypoint_names)})
-    names = text.encode([n.replace("_", " ") for n in keypoint_names])
+    names = text.encode([keypoint_phrase(n) for n in keypoint_names])
     model = ChunkModel(mcfg, torch.as_tensor(names))
     model.action_norm.fit(data.action)
     model.encoder.state_norm.fit(proprio_features(torch.as_tensor(data.state)).numpy())

@@ -56,7 +56,6 @@ class ObsPlanEncoder(nn.Module):
     def __init__(self, keypoint_name_emb: torch.Tensor, text_dim: int, d: int = 128, layers: int = 3,
                  heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = ()):
         super().__init__()
-        k = keypoint_name_emb.shape[0]
         self.register_buffer("kp_names", keypoint_name_emb.float())  # (K, text_dim)
         self.state_norm = StdNormalizer(19)
         self.proprio = nn.Sequential(nn.Linear(19, d), nn.Mish(), nn.Linear(d, d))
@@ -71,7 +70,6 @@ class ObsPlanEncoder(nn.Module):
         layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, batch_first=True, norm_first=True)
         self.mixer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.out_dim = 2 * d
-        self.n_keypoints = k
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """batch: state (B, 18), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),

@@ -9,7 +9,7 @@ from torch import nn
 
 class RangeNormalizer(nn.Module):
     """Maps each dimension's [min, max] from the training data to [-1, 1] (actions, paths).
-    Dimensions that never vary pass through shifted to 0."""
+    A dimension that never varies maps to -1."""
 
     def __init__(self, dim: int):
         super().__init__()
@@ -21,8 +21,7 @@ class RangeNormalizer(nn.Module):
         x = np.asarray(x, dtype=np.float32).reshape(-1, self.lo.shape[0])
         lo, hi = x.min(0), x.max(0)
         flat = hi - lo < 1e-6
-        hi = np.where(flat, lo + 2.0, hi)  # a constant dimension maps to -1 … stays finite
-        lo = np.where(flat, lo - 0.0, lo)
+        hi = np.where(flat, lo + 2.0, hi)  # a constant dimension maps to -1 and stays finite
         self.lo.copy_(torch.as_tensor(lo))
         self.hi.copy_(torch.as_tensor(hi))
         return self

@@ -78,6 +78,12 @@ def check_config(cfg: dict) -> None:
             raise ConfigError(f"{ckpt} holds a {doc['model']['kind']} policy, not {cfg['policy']['name']}")
         if cfg["policy"].get("steps") is not None:
             _int(cfg["policy"], "steps", 1)
+        from vla_core.policies.samplers import SAMPLERS
+
+        sampler = cfg["policy"].get("sampler")
+        if sampler is not None and sampler not in SAMPLERS[doc["model"]["kind"]]:
+            raise ConfigError(f"policy.sampler {sampler!r} does not fit a {doc['model']['kind']} policy; "
+                              f"choose from {', '.join(SAMPLERS[doc['model']['kind']])}")
     if cfg["split"] not in SPLITS:
         raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS)}")
     if cfg.get("category") is not None and cfg["category"] not in CATEGORIES:
@@ -85,7 +91,8 @@ def check_config(cfg: dict) -> None:
     _int(cfg, "episodes", 1)
     _int(cfg, "workers", 1)
     _int(cfg, "seed", 0)
-    _int(cfg, "n_exec", 1)
+    if cfg.get("n_exec") is not None:
+        _int(cfg, "n_exec", 1)
     _int(cfg, "video_every", 1)
     _int(cfg, "video_episodes", 0)
     _int(cfg, "image_size", 16, where=cfg["bench"])
@@ -107,7 +114,9 @@ class EpisodeRunner:
 
         self.planner = OraclePlanner(self.env)
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
-        self.loop_config = LoopConfig(n_exec=int(cfg["n_exec"]))
+        # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
+        n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
+        self.loop_config = LoopConfig(n_exec=int(n_exec))
 
     def run(self, job: Job) -> EpisodeResult:
         from sim.envs.kitchen_r.tasks import task_by_id

@@ -65,8 +65,7 @@ def test_small_run_writes_report_chart_and_video(tmp_path):
     assert len(list((tmp_path / "v").glob("*.mp4"))) == 1
 
 
-def test_learned_policy_runs_through_the_cli(tmp_path):
-    """A (tiny, untrained) diffusion checkpoint drives the real loop: load, sample, step, report."""
+def tiny_checkpoint(path):
     import torch
 
     from sim.envs.kitchen_r.env import KEYPOINT_NAMES
@@ -75,7 +74,28 @@ def test_learned_policy_runs_through_the_cli(tmp_path):
 
     cfg = ChunkModelConfig(kind="diffusion", keypoint_names=list(KEYPOINT_NAMES), horizon=8, n_exec=4, d_model=32,
                            layers=1, heads=2, unet_dims=[16, 32], infer_steps=2)
-    save_checkpoint(ChunkModel(cfg, torch.randn(len(KEYPOINT_NAMES), 384)), tmp_path / "ck")
+    return save_checkpoint(ChunkModel(cfg, torch.randn(len(KEYPOINT_NAMES), 384)), path)
+
+
+def test_sampler_must_fit_the_checkpoint_kind(tmp_path):
+    r = run("--policy", "diffusion", "--checkpoint", str(tiny_checkpoint(tmp_path / "ck")), "policy.sampler=euler")
+    assert r.returncode == 2 and "does not fit a diffusion policy" in r.stderr
+
+
+def test_loop_executes_the_policys_own_n_exec_unless_overridden(tmp_path):
+    from sim.evaluation import EpisodeRunner
+
+    ck = str(tiny_checkpoint(tmp_path / "ck"))
+    cfg = {"bench": {"name": "kitchen_r", "obs_mode": "privileged", "cameras": [], "image_size": 64},
+           "policy": {"name": "diffusion", "checkpoint": ck}, "n_exec": None, "video_every": 1}
+    assert EpisodeRunner(cfg).loop_config.n_exec == 4
+    assert EpisodeRunner({**cfg, "n_exec": 2}).loop_config.n_exec == 2
+    assert EpisodeRunner({**cfg, "policy": {"name": "expert"}}).loop_config.n_exec == 1
+
+
+def test_learned_policy_runs_through_the_cli(tmp_path):
+    """A (tiny, untrained) diffusion checkpoint drives the real loop: load, sample, step, report."""
+    tiny_checkpoint(tmp_path / "ck")
     out = tmp_path / "report.json"
     r = run("--mode", "policy", "--policy", "diffusion", "--checkpoint", str(tmp_path / "ck"), "--episodes", "1",
             "--category", "navigate", "--workers", "1", "--no-video", "--out", str(out), "policy.steps=1")

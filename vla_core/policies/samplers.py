@@ -100,6 +100,9 @@ class FlowSampler:
         return x
 
 
+SAMPLERS = {"diffusion": DiffusionSampler.samplers, "flow": FlowSampler.samplers}
+
+
 def make_sampler(kind: str, **kw) -> DiffusionSampler | FlowSampler:
     if kind == "diffusion":
         return DiffusionSampler(**kw)

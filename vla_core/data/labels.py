@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vla_core.frames import base_to_world, world_to_base
 from vla_core.plans import Path3D, Subtask
 
 PATH_POINTS = 8
@@ -24,22 +25,6 @@ def parse_subtask_key(key: str) -> Subtask | None:
     if len(parts) not in (2, 3):
         raise ValueError(f"not a subtask key: {key!r}")
     return Subtask(*parts)
-
-
-def base_to_world(points: np.ndarray, base_pose: np.ndarray) -> np.ndarray:
-    """(..., 3) base-frame points → world, for base pose (x, y, yaw)."""
-    x, y, yaw = (float(v) for v in base_pose)
-    c, s = np.cos(yaw), np.sin(yaw)
-    p = np.asarray(points, dtype=np.float64)
-    return np.stack([x + c * p[..., 0] - s * p[..., 1], y + s * p[..., 0] + c * p[..., 1], p[..., 2]], axis=-1)
-
-
-def world_to_base(points: np.ndarray, base_pose: np.ndarray) -> np.ndarray:
-    """(..., 3) world points → the base frame of pose (x, y, yaw)."""
-    x, y, yaw = (float(v) for v in base_pose)
-    c, s = np.cos(yaw), np.sin(yaw)
-    d = np.asarray(points, dtype=np.float64) - np.array([x, y, 0.0])
-    return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1], d[..., 2]], axis=-1)
 
 
 def path_labels(ee_pos: np.ndarray, base_pose: np.ndarray, grip: np.ndarray, keys: list[str],

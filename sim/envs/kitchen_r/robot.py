@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from vla_core import frames
 from vla_core.actions import split_action
 
 ARM_JOINTS = tuple(f"robot:panda0_joint{i}" for i in range(1, 8))
@@ -102,15 +103,11 @@ class MobilePanda:
     def world_to_base(self, data: mujoco.MjData, p: np.ndarray) -> np.ndarray:
         """(…, 3) world points → base frame."""
         b = self.base(data)
-        c, s = np.cos(b.yaw), np.sin(b.yaw)
-        d = np.asarray(p, dtype=float) - np.array([b.x, b.y, 0.0])
-        return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1], d[..., 2]], axis=-1)
+        return frames.world_to_base(p, (b.x, b.y, b.yaw))
 
     def base_to_world(self, data: mujoco.MjData, p: np.ndarray) -> np.ndarray:
         b = self.base(data)
-        c, s = np.cos(b.yaw), np.sin(b.yaw)
-        p = np.asarray(p, dtype=float)
-        return np.stack([b.x + c * p[..., 0] - s * p[..., 1], b.y + s * p[..., 0] + c * p[..., 1], p[..., 2]], axis=-1)
+        return frames.base_to_world(p, (b.x, b.y, b.yaw))
 
     def ee_base(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """EE position and quaternion (wxyz) in the base frame, from the arm joints alone."""

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vla_core.data.labels import base_to_world, parse_subtask_key, path_labels, subtask_key, world_to_base
+from vla_core.data.labels import parse_subtask_key, path_labels, subtask_key
+from vla_core.frames import base_to_world, world_to_base
 from vla_core.plans import Subtask
 
 

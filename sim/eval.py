@@ -149,7 +149,10 @@ def run(cfg: dict, argv: list[str]) -> int:
             return EpisodeResult(t.task_id, t.instruction, t.category, t.split, job["seed"], False, 0, 0,
                                  len(t.goals), 0.0, error=f"worker lost: {reason}").to_dict()
 
-        pool = WorkerPool([sys.executable, str(ROOT / "sim" / "eval_worker.py")], workers, cfg)
+        # workers split the cores: torch's default (all cores each) oversubscribes them several times
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        pool = WorkerPool([sys.executable, str(ROOT / "sim" / "eval_worker.py")], workers, cfg, env=env)
         pool.map([j.to_dict() for j in jobs], collect, lost)
     bar.close()
     wall = time.perf_counter() - start

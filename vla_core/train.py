@@ -31,18 +31,28 @@ def _compose(overrides: list[str]):
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def build_model(cfg: dict, data, keypoint_names: list[str], text):
+def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndarray):
+    """A fresh ChunkModel whose normalisers are fitted on the training ``steps`` of ``data``:
+    model-space action chunks and proprio features with the motion cue as training draws it."""
     import torch
 
+    from vla_core.policies.action_space import proprio_features, to_model
     from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
-    from vla_core.policies.encoders import proprio_features
+    from vla_core.training.chunks import ChunkSampler
     from vla_core.policies.text import keypoint_phrase
 
     mcfg = ChunkModelConfig(**{**cfg["policy"]["model"], "keypoint_names": list(keypoint_names)})
     names = text.encode([keypoint_phrase(n) for n in keypoint_names])
     model = ChunkModel(mcfg, torch.as_tensor(names))
-    model.action_norm.fit(data.action)
-    model.encoder.state_norm.fit(proprio_features(torch.as_tensor(data.state)).numpy())
+    fit = ChunkSampler(data, steps, mcfg.horizon, {"instruction": 1.0}, seed=int(cfg["seed"]) + 3,
+                       motion_gap=mcfg.n_exec)
+    acts, feats = [], []
+    for i in range(0, len(steps), 8192):
+        b = fit.batch(idx=steps[i:i + 8192])
+        acts.append(to_model(b["action"], b["state"]).flatten(0, 1).numpy())
+        feats.append(proprio_features(b["state"], b["motion"]).numpy())
+    model.action_norm.fit(np.concatenate(acts))
+    model.encoder.state_norm.fit(np.concatenate(feats))
     paths = data.path[data.has_path] if data.has_path.any() else np.zeros((1, mcfg.path_points, 4))
     model.encoder.path.norm.fit(paths.reshape(-1, 4))
     return model
@@ -87,25 +97,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: dataset not found: {cfg['dataset']} (make one with python -m vla_core.collect)", file=sys.stderr)
         return 2
     t0 = time.time()
-    episodes = read_episodes(cfg["dataset"])
+    cameras = tuple(cfg["policy"]["model"]["cameras"])
+    episodes = read_episodes(cfg["dataset"], images=bool(cameras))
     if not episodes:
         print(f"error: dataset {cfg['dataset']} has no episodes", file=sys.stderr)
         return 2
     text = shared_encoder()
     names = list(episodes[0].keypoint_names)
-    data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"])
+    from vla_core.data.reader import open_dataset
+
+    try:
+        data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"],
+                                fps=float(open_dataset(cfg["dataset"]).meta.fps), cameras=cameras,
+                                image_size=int(cfg["policy"]["model"]["image_size"]))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
     print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val), "
           f"{len(data.texts)} plan strings, loaded in {time.time() - t0:.0f} s", flush=True)
-    horizon = int(cfg["policy"]["model"]["horizon"])
-    sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]))
+    horizon, gap = int(cfg["policy"]["model"]["horizon"]), int(cfg["policy"]["model"]["n_exec"])
+    sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap)
     val_sampler = ChunkSampler(data, val_idx if len(val_idx) else train_idx, horizon, cfg["plan_mix"],
-                               int(cfg["seed"]) + 1)
+                               int(cfg["seed"]) + 1, motion_gap=gap)
     val_rng = np.random.default_rng(int(cfg["seed"]) + 2)
     val_steps = val_sampler.steps[val_rng.integers(len(val_sampler.steps), size=min(2048, 4 * len(val_sampler.steps)))]
     val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
 
-    model = build_model(cfg, data, names, text)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg["device"] == "auto" else cfg["device"])
+    model = build_model(cfg, data, names, text, train_idx).to(device)
+    print(f"model: {cfg['policy']['name']}, {sum(p.numel() for p in model.parameters()):,} parameters on {device}"
+          + (f", cameras {list(cameras)} at {model.cfg.image_size}px" if cameras else ""), flush=True)
+    val_batches = [{k: v.to(device) for k, v in b.items()} for b in val_batches]
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -144,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     while step < total:
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        batch = sampler.batch(int(cfg["batch_size"]))
+        batch = {k: v.to(device, non_blocking=True) for k, v in sampler.batch(int(cfg["batch_size"])).items()}
         loss = model.loss(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()

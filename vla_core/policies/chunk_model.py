@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from vla_core.policies.action_space import from_model, to_model
 from vla_core.policies.denoiser import ConditionalUnet1D
 from vla_core.policies.encoders import ObsPlanEncoder
 from vla_core.policies.normalizer import RangeNormalizer
@@ -41,6 +42,8 @@ class ChunkModelConfig:
             raise ValueError(f"kind must be diffusion or flow, got {self.kind!r}")
         if not 1 <= self.n_exec <= self.horizon:
             raise ValueError(f"n_exec must be in [1, horizon={self.horizon}], got {self.n_exec}")
+        if self.action_dim not in (8, 10):
+            raise ValueError(f"action_dim must be 10 (mobile) or 8 (arm), got {self.action_dim}")
         if self.horizon % 2:
             raise ValueError("horizon must be even (the U-Net halves it)")
 
@@ -69,9 +72,10 @@ class ChunkModel(nn.Module):
                                     infer_steps=self.cfg.infer_steps, sampler=self.cfg.sampler)
 
     def loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
-        """batch['action'] (B, H, D) raw actions + the encoder's inputs → scalar loss."""
+        """batch['action'] (B, H, D) absolute actions + the encoder's inputs → scalar loss. The
+        denoiser sees them relative to batch['state'] (action_space.to_model)."""
         cond = self.encoder(batch)
-        x0 = self.action_norm(batch["action"])
+        x0 = self.action_norm(to_model(batch["action"], batch["state"]))
         per = self.sampler.loss(lambda x, lv: self.denoiser(x, lv, cond), x0, generator)
         if "weight" in batch:
             return (per * batch["weight"]).sum() / batch["weight"].sum().clamp_min(1e-6)
@@ -80,14 +84,10 @@ class ChunkModel(nn.Module):
     @torch.no_grad()
     def predict(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None,
                 steps: int | None = None, guide=None) -> torch.Tensor:
-        """→ (B, H, D) raw actions; unit quaternions, gripper in [0, 1]."""
+        """→ (B, H, D) absolute actions; unit quaternions, gripper in [0, 1]."""
         cond = self.encoder(batch)
         b = cond.shape[0]
         x = self.sampler.sample(lambda x, lv: self.denoiser(x, lv, cond), (b, self.cfg.horizon, self.cfg.action_dim),
-                                generator, steps, guide)
-        a = self.action_norm.inverse(x)
-        if self.cfg.action_dim >= 8:  # [.., xyz, quat wxyz, grip] at the end of both layouts
-            q = a[..., -5:-1]
-            a = torch.cat([a[..., :-5], q / q.norm(dim=-1, keepdim=True).clamp_min(1e-6),
-                           a[..., -1:].clamp(0.0, 1.0)], dim=-1)
-        return a
+                                generator, steps, guide, device=cond.device)
+        a = from_model(self.action_norm.inverse(x), batch["state"])
+        return torch.cat([a[..., :-1], a[..., -1:].clamp(0.0, 1.0)], dim=-1)

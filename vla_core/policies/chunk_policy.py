@@ -9,15 +9,17 @@ import torch
 
 from vla_core.observation import Observation
 from vla_core.plans import Plan
+from vla_core.policies.action_space import motion_cue
 from vla_core.policies.checkpoint import load_checkpoint, torch_generator
 from vla_core.policies.chunk_model import ChunkModel
-from vla_core.policies.features import keypoint_inputs, plan_inputs
+from vla_core.policies.features import image_inputs, keypoint_inputs, plan_inputs
 from vla_core.policies.text import shared_encoder
 
 
 class ChunkPolicy:
     """``sample(obs, plan, n)`` → (n, H, D) absolute EE-target chunks. Seeded: the same
-    seed, observation and plan give the same chunk."""
+    seed, observation history and plan give the same chunk. Keeps the observation of its
+    previous call for the motion cue (action_space.motion_cue); ``reset`` forgets it."""
 
     def __init__(self, model: ChunkModel, seed: int = 0, steps: int | None = None, sampler: str | None = None):
         self.model = model.eval()
@@ -29,6 +31,7 @@ class ChunkPolicy:
         self.seed = seed
         self.text = shared_encoder()
         self.generator = torch_generator(seed)
+        self.prev: tuple[float, np.ndarray] | None = None  # (time, state) at the previous call
 
     @classmethod
     def load(cls, path: str | Path, seed: int = 0, steps: int | None = None, sampler: str | None = None):
@@ -37,23 +40,28 @@ class ChunkPolicy:
 
     def reset(self, seed: int | None = None) -> None:
         self.generator = torch_generator(self.seed if seed is None else seed)
+        self.prev = None
 
     def batch(self, obs: Observation, plan: Plan) -> dict[str, torch.Tensor]:
         state = obs.proprio.vector()
         if not np.all(np.isfinite(state)):
             raise ValueError("non-finite proprio in the observation")
+        t_prev, s_prev = self.prev if self.prev is not None else (obs.time, state)
+        motion = motion_cue(state, s_prev, obs.time - t_prev)  # zeros on the first call or a time reset
         kp, valid = keypoint_inputs(obs.keypoints, obs.keypoint_names, self.cfg.keypoint_names)
         kind, emb, path = plan_inputs(plan, self.text, self.cfg.path_points)
-        b = {"state": state[None], "keypoints": kp[None], "keypoints_valid": valid[None],
+        b = {"state": state[None], "motion": motion[None], "keypoints": kp[None], "keypoints_valid": valid[None],
              "plan_kind": np.array([kind]), "plan_text": emb[None], "plan_path": path[None]}
         for cam in self.cfg.cameras:
             img = obs.rgb.get(cam)
             if img is None:
                 raise ValueError(f"this policy needs RGB from camera {cam!r}; the env gives {sorted(obs.rgb)}")
-            b[f"rgb.{cam}"] = np.ascontiguousarray(img.transpose(2, 0, 1))[None]
-        return {k: torch.as_tensor(v) for k, v in b.items()}
+            b[f"rgb.{cam}"] = image_inputs(img, self.cfg.image_size)[None]
+        device = next(self.model.parameters()).device
+        return {k: torch.as_tensor(v).to(device) for k, v in b.items()}
 
     def sample(self, obs: Observation, plan: Plan, n: int = 1, guide=None) -> np.ndarray:
         b = {k: v.expand(n, *v.shape[1:]) for k, v in self.batch(obs, plan).items()}
+        self.prev = (obs.time, obs.proprio.vector())
         with torch.no_grad():
-            return self.model.predict(b, self.generator, guide=guide).numpy()
+            return self.model.predict(b, self.generator, guide=guide).cpu().numpy()

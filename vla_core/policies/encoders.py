@@ -12,17 +12,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vla_core.policies.action_space import PROPRIO_FEATURES, proprio_features
 from vla_core.policies.normalizer import RangeNormalizer, StdNormalizer
 
 PLAN_KINDS = ("instruction", "motion", "path")
 KP_SCALE = 2.0  # m: base-frame keypoints are divided by this
 REL_SCALE = 0.5  # m: keypoint − EE offsets are divided by this and clipped to ±4
-
-
-def proprio_features(state: torch.Tensor) -> torch.Tensor:
-    """(B, 18) Proprio.vector() → (B, 19): the base yaw as sin/cos (no wrap at ±π)."""
-    yaw = state[:, 17:18]
-    return torch.cat([state[:, :17], yaw.sin(), yaw.cos()], dim=-1)
 
 
 class PathEncoder(nn.Module):
@@ -57,8 +52,8 @@ class ObsPlanEncoder(nn.Module):
                  heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = ()):
         super().__init__()
         self.register_buffer("kp_names", keypoint_name_emb.float())  # (K, text_dim)
-        self.state_norm = StdNormalizer(19)
-        self.proprio = nn.Sequential(nn.Linear(19, d), nn.Mish(), nn.Linear(d, d))
+        self.state_norm = StdNormalizer(PROPRIO_FEATURES)
+        self.proprio = nn.Sequential(nn.Linear(PROPRIO_FEATURES, d), nn.Mish(), nn.Linear(d, d))
         self.kp_feat = nn.Sequential(nn.Linear(7, d), nn.Mish(), nn.Linear(d, d))
         self.kp_name = nn.Linear(text_dim, d)
         self.text = nn.Sequential(nn.Linear(text_dim, d), nn.Mish(), nn.Linear(d, d))
@@ -72,10 +67,10 @@ class ObsPlanEncoder(nn.Module):
         self.out_dim = 2 * d
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """batch: state (B, 18), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),
+        """batch: state (B, 18), motion (B, 7) (action_space.motion_cue), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),
         plan_kind (B,) long, plan_text (B, text_dim), plan_path (B, N, 4), rgb.<cam> (B, 3, S, S).
         Returns (B, out_dim)."""
-        state = proprio_features(batch["state"])
+        state = proprio_features(batch["state"], batch["motion"])
         b = state.shape[0]
         p_tok = self.proprio(self.state_norm(state)) + self.role.weight[1]
         kp, valid = batch["keypoints"], batch["keypoints_valid"] > 0.5

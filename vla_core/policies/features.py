@@ -4,6 +4,7 @@ training (dataset arrays) and inference (live Observations)."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from vla_core.plans import Instruction, LanguageMotion, Path3D
 from vla_core.policies.encoders import PLAN_KINDS
@@ -40,3 +41,13 @@ def plan_inputs(plan, text: TextEncoder, path_points: int) -> tuple[int, np.ndar
     if isinstance(plan, Instruction):
         return PLAN_KINDS.index("instruction"), text(plan.text), path
     raise TypeError(f"not a plan: {type(plan).__name__}")
+
+
+def image_inputs(frames: np.ndarray, size: int) -> np.ndarray:
+    """(…, H, W, 3) uint8 RGB → (…, 3, size, size) uint8, area-resampled when the size differs."""
+    x = torch.as_tensor(np.ascontiguousarray(frames)).movedim(-1, -3)
+    lead = x.shape[:-3]
+    x = x.reshape(-1, *x.shape[-3:])
+    if x.shape[-2:] != (size, size):
+        x = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="area").round().clamp(0, 255)
+    return x.to(torch.uint8).reshape(*lead, 3, size, size).numpy()

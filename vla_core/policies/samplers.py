@@ -17,6 +17,12 @@ from diffusers import DDIMScheduler, DDPMScheduler
 Denoise = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, level (B,)) -> prediction
 
 
+def _on(generator: torch.Generator | None, device: torch.device) -> torch.device:
+    """Draw where the generator lives (a seeded CPU generator gives the same numbers for a
+    CUDA model), then move: the ``.to(device)`` after each draw below."""
+    return generator.device if generator is not None else device
+
+
 class DiffusionSampler:
     kind = "diffusion"
     samplers = ("ddim", "ddpm")
@@ -33,21 +39,22 @@ class DiffusionSampler:
     def loss(self, denoise: Denoise, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-sample ε-prediction MSE, (B,)."""
         b = x0.shape[0]
-        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        t = torch.randint(0, self.train_timesteps, (b,), generator=generator, device=x0.device)
+        g_dev = _on(generator, x0.device)
+        noise = torch.randn(x0.shape, generator=generator, device=g_dev).to(x0.device)
+        t = torch.randint(0, self.train_timesteps, (b,), generator=generator, device=g_dev).to(x0.device)
         xt = self.train_sched.add_noise(x0, noise, t)
         pred = denoise(xt, t.float() / self.train_timesteps)
         return ((pred - noise) ** 2).flatten(1).mean(1)
 
     @torch.no_grad()
     def sample(self, denoise: Denoise, shape: tuple[int, ...], generator: torch.Generator | None = None,
-               steps: int | None = None, guide=None) -> torch.Tensor:
+               steps: int | None = None, guide=None, device: torch.device | str = "cpu") -> torch.Tensor:
         sched = self.infer_sched
         sched.set_timesteps(steps or self.infer_steps)
-        x = torch.randn(shape, generator=generator)
+        x = torch.randn(shape, generator=generator, device=_on(generator, torch.device(device))).to(device)
         alphas = sched.alphas_cumprod
         for t in sched.timesteps:
-            level = torch.full((shape[0],), float(t) / self.train_timesteps)
+            level = torch.full((shape[0],), float(t) / self.train_timesteps, device=x.device)
             eps = denoise(x, level)
             if guide is not None:
                 a = alphas[int(t)]
@@ -71,21 +78,22 @@ class FlowSampler:
 
     def loss(self, denoise: Denoise, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         b = x0.shape[0]
-        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        s = torch.rand((b,), generator=generator, device=x0.device)
+        g_dev = _on(generator, x0.device)
+        noise = torch.randn(x0.shape, generator=generator, device=g_dev).to(x0.device)
+        s = torch.rand((b,), generator=generator, device=g_dev).to(x0.device)
         xs = s[:, None, None] * x0 + (1 - s[:, None, None]) * noise
         pred = denoise(xs, 1 - s)
         return ((pred - (x0 - noise)) ** 2).flatten(1).mean(1)
 
     @torch.no_grad()
     def sample(self, denoise: Denoise, shape: tuple[int, ...], generator: torch.Generator | None = None,
-               steps: int | None = None, guide=None) -> torch.Tensor:
+               steps: int | None = None, guide=None, device: torch.device | str = "cpu") -> torch.Tensor:
         n = steps or self.infer_steps
-        x = torch.randn(shape, generator=generator)
+        x = torch.randn(shape, generator=generator, device=_on(generator, torch.device(device))).to(device)
         dt = 1.0 / n
 
         def velocity(x: torch.Tensor, s: float) -> torch.Tensor:
-            level = torch.full((shape[0],), 1.0 - s)
+            level = torch.full((shape[0],), 1.0 - s, device=x.device)
             v = denoise(x, level)
             if guide is not None:
                 v = guide(x, v, level, x + (1.0 - s) * v)

@@ -2,18 +2,21 @@
 
 Batches are built vectorised (no per-item DataLoader): sample step indices, gather
 the (H, D) action chunk from each (padded with the episode's last action), the
-observation at the step and one plan kind drawn from the configured mix.
+observation at the step, the motion cue against an observation 1…motion_gap steps
+earlier (what the policy saw at its previous call) and one plan kind drawn from the
+configured mix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from vla_core.policies.action_space import motion_cue
 from vla_core.policies.encoders import PLAN_KINDS
-from vla_core.policies.features import keypoint_inputs
+from vla_core.policies.features import image_inputs, keypoint_inputs
 from vla_core.policies.text import TextEncoder
 
 
@@ -27,17 +30,27 @@ class ChunkData:
     motion: np.ndarray  # (N,) index into texts, -1 when absent
     path: np.ndarray  # (N, P, 4)
     has_path: np.ndarray  # (N,) bool
+    episode_start: np.ndarray  # (N,) index of the episode's first step
     episode_end: np.ndarray  # (N,) index of the episode's last step
     episode: np.ndarray  # (N,) episode number
     texts: list[str]
     text_emb: np.ndarray  # (len(texts), 384)
+    fps: float = 10.0  # control rate the steps were recorded at
+    images: dict[str, np.ndarray] = field(default_factory=dict)  # camera -> (N, 3, S, S) uint8
 
     def __len__(self) -> int:
         return len(self.state)
 
 
-def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, path_points: int = 8) -> ChunkData:
-    """``episodes``: EpisodeArrays (vla_core.data.reader)."""
+def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, path_points: int = 8,
+                     fps: float = 10.0, cameras: tuple[str, ...] = (), image_size: int = 96) -> ChunkData:
+    """``episodes``: EpisodeArrays (vla_core.data.reader), read with images when ``cameras``
+    are wanted; frames are resized to ``image_size`` once here, not per batch."""
+    for cam in cameras:
+        missing = [i for i, ep in enumerate(episodes) if cam not in ep.images]
+        if missing:
+            raise ValueError(f"camera {cam!r} is not in episode {missing[0]} of the dataset "
+                             f"(it has {sorted(episodes[missing[0]].images)}); collect with --cameras {cam}")
     texts: dict[str, int] = {}
 
     def idx(s: str | None) -> int:
@@ -46,7 +59,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         return texts.setdefault(s, len(texts))
 
     cols: dict[str, list] = {k: [] for k in ("state", "kp", "valid", "action", "instr", "motion", "path", "has_path",
-                                             "end", "ep")}
+                                             "start", "end", "ep")}
     start = 0
     for e_i, ep in enumerate(episodes):
         t = len(ep.action)
@@ -61,21 +74,25 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         has = ep.path is not None
         cols["path"].append(ep.path if has else np.zeros((t, path_points, 4), np.float32))
         cols["has_path"].append(np.full(t, has))
+        cols["start"].append(np.full(t, start))
         cols["end"].append(np.full(t, start + t - 1))
         cols["ep"].append(np.full(t, e_i))
         start += t
     cat = {k: np.concatenate(v) for k, v in cols.items()}
+    images = {cam: np.concatenate([image_inputs(ep.images[cam], image_size) for ep in episodes]) for cam in cameras}
     names = list(texts)
     return ChunkData(cat["state"].astype(np.float32), cat["kp"], cat["valid"], cat["action"].astype(np.float32),
-                     cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["end"],
-                     cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32))
+                     cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
+                     cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
+                     float(fps), images)
 
 
 class ChunkSampler:
     """Draws training batches from a subset of steps of a ChunkData."""
 
-    def __init__(self, data: ChunkData, steps: np.ndarray, horizon: int, plan_mix: dict[str, float], seed: int = 0):
-        self.data, self.steps, self.horizon = data, steps, horizon
+    def __init__(self, data: ChunkData, steps: np.ndarray, horizon: int, plan_mix: dict[str, float], seed: int = 0,
+                 motion_gap: int = 8):
+        self.data, self.steps, self.horizon, self.motion_gap = data, steps, horizon, max(1, int(motion_gap))
         kinds = [k for k in PLAN_KINDS if plan_mix.get(k, 0) > 0]
         if not kinds:
             raise ValueError(f"plan_mix needs a positive weight for one of {PLAN_KINDS}")
@@ -95,8 +112,11 @@ class ChunkSampler:
         kind = np.where((kind == path_k) & ~d.has_path[idx], instr_k, kind)
         text_i = np.where(kind == motion_k, d.motion[idx], d.instruction[idx])
         emb = d.text_emb[text_i] * (kind != path_k)[:, None]
-        b = {"state": d.state[idx], "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
-             "action": d.action[chunk], "plan_kind": kind, "plan_text": emb, "plan_path": d.path[idx]}
+        prev = np.maximum(idx - self.rng.integers(1, self.motion_gap + 1, size=len(idx)), d.episode_start[idx])
+        motion = motion_cue(d.state[idx], d.state[prev], (idx - prev) / d.fps)
+        b = {"state": d.state[idx], "motion": motion, "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
+             "action": d.action[chunk], "plan_kind": kind, "plan_text": emb, "plan_path": d.path[idx],
+             **{f"rgb.{cam}": frames[idx] for cam, frames in d.images.items()}}
         return {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in b.items()}
 
 

@@ -37,7 +37,9 @@ def load_train_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimi
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     params = [p for g in opt.param_groups for p in g["params"]]
     for i, p in enumerate(params):
-        st = {k.split(".", 2)[2]: v for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
+        # AdamW keeps its step counter on the CPU and its moments beside the parameter
+        st = {k.split(".", 2)[2]: v if k.endswith(".step") else v.to(p.device)
+              for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
         if st:
             opt.state[p] = st
     return json.loads((path / META).read_text())

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from vla_core.policies.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, torch_generator
+from vla_core.policies.action_space import to_model
 from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
 
 K, B = 5, 32
@@ -24,7 +25,7 @@ def batch(seed=0) -> dict:
     g = torch.Generator().manual_seed(seed)
     valid = torch.ones(B, K)
     valid[:, 2] = 0
-    return {"state": torch.randn(B, 18, generator=g), "keypoints": torch.randn(B, K, 3, generator=g) * valid[..., None],
+    return {"state": torch.randn(B, 18, generator=g), "motion": torch.randn(B, 7, generator=g), "keypoints": torch.randn(B, K, 3, generator=g) * valid[..., None],
             "keypoints_valid": valid, "plan_kind": torch.randint(0, 3, (B,), generator=g),
             "plan_text": torch.randn(B, 384, generator=g), "plan_path": torch.randn(B, 8, 4, generator=g),
             "action": torch.rand(B, 8, 10, generator=g)}
@@ -33,7 +34,7 @@ def batch(seed=0) -> dict:
 @pytest.mark.parametrize("kind", ["diffusion", "flow"])
 def test_training_steps_lower_the_loss_on_a_fixed_batch(kind):
     model, b = tiny(kind), batch()
-    model.action_norm.fit(b["action"].reshape(-1, 10).numpy())
+    model.action_norm.fit(to_model(b["action"], b["state"]).reshape(-1, 10).numpy())
     before = model.loss(b, torch_generator(7)).item()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
     for _ in range(40):

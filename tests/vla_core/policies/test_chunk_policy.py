@@ -13,13 +13,13 @@ from vla_core.policies.chunk_policy import ChunkPolicy
 NAMES = ["red_mug", "table", "microwave_handle"]
 
 
-def observation(nan_kp=True) -> Observation:
+def observation(nan_kp=True, time=0.0, base=(0.1, -0.2, 3.1)) -> Observation:
     kp = np.array([[0.6, 0.1, 0.05], [1.0, 0.0, -0.2], [0.5, -0.3, 0.4], [9, 9, 9]], np.float32)
     if nan_kp:
         kp[1] = np.nan
     prop = Proprio(np.zeros(7), 0.04, np.array([0.5, 0.0, 0.4]), np.array([0.0, 1.0, 0.0, 0.0]),
-                   np.array([0.1, -0.2, 3.1]))
-    return Observation(prop, kp, ("red_mug", "table", "microwave_handle", "not_in_model"), "task", 0.0)
+                   np.array(base))
+    return Observation(prop, kp, ("red_mug", "table", "microwave_handle", "not_in_model"), "task", time)
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +59,14 @@ def test_nan_proprio_is_refused(policy):
     obs.proprio.ee_pos[0] = np.nan
     with pytest.raises(ValueError, match="non-finite proprio"):
         policy.sample(obs, Instruction("x"))
+
+
+def test_motion_cue_comes_from_the_previous_call_and_reset_forgets_it(policy):
+    plan = Instruction("go to the sink")
+    policy.reset()
+    assert not policy.batch(observation(), plan)["motion"].any()  # first call: standing still
+    policy.sample(observation(time=0.0, base=(0.0, 0.0, 0.0)), plan)
+    m = policy.batch(observation(time=0.8, base=(0.2, 0.0, 0.0)), plan)["motion"][0]
+    assert torch.allclose(m[:3], torch.tensor([0.25, 0.0, 0.0]))  # 0.2 m forward in 0.8 s
+    policy.reset()
+    assert not policy.batch(observation(time=0.8, base=(0.2, 0.0, 0.0)), plan)["motion"].any()

@@ -36,6 +36,18 @@ def test_train_saves_a_loadable_checkpoint_and_resumes(dataset, tmp_path, policy
     assert doc["step"] == 5 and [h["step"] for h in doc["metrics"]["history"]] == [2, 3, 4, 5]
 
 
+def test_rgb_policy_trains_on_recorded_camera_frames(tmp_path, capsys):
+    root = tmp_path / "cam"
+    assert collect(["--episodes", "1", "--out", str(root), "--category", "navigate", "--max-steps", "12",
+                    "--keep-failures", "--cameras", "head", "--image-size", "32"]) == 0
+    args = [f"dataset={root}", f"out={tmp_path / 'run'}", *TINY, "val_frac=0", "steps=2"]
+    assert train([*args, "policy.model.cameras=[head]", "policy.model.image_size=24"]) == 0
+    model, _ = load_checkpoint(tmp_path / "run" / "final")
+    assert model.cfg.cameras == ["head"] and "head" in model.encoder.cnn
+    assert train([*args, "policy.model.cameras=[overview]", f"out={tmp_path / 'run2'}"]) == 2
+    assert "camera 'overview' is not in episode 0" in capsys.readouterr().err
+
+
 def test_bad_input_exits_2(tmp_path, capsys):
     assert train([f"dataset={tmp_path / 'none'}", f"out={tmp_path / 'o'}"]) == 2
     assert "dataset not found" in capsys.readouterr().err

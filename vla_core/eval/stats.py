@@ -28,7 +28,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     denom = 1.0 + z2 / n
     center = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
+    # the interval contains p by construction; min/max only absorb rounding (at p = 0 or 1 the
+    # bound lands a hair past p, and the chart's error bars must not go negative)
+    return max(0.0, min(p, center - half)), min(1.0, max(p, center + half))
 
 
 @dataclass

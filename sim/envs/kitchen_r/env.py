@@ -158,8 +158,8 @@ class KitchenREnv:
         """Whether a ground-truth subtask is complete, from simulator state."""
         m, d, r = self.model, self.data, self.robot
         if s.kind == "navigate":  # docked: tighter than the task's 'at' goal, and stopped
-            return P.base_at(m, d, s.target, r.base_qpos, tol_xy=0.05, tol_yaw=0.06) and bool(
-                np.linalg.norm(d.qvel[r.base_qpos]) < 0.05)
+            return P.base_at(m, d, s.target, r.base_qpos, tol_xy=P.DOCKED_TOL_XY, tol_yaw=P.DOCKED_TOL_YAW) and bool(
+                np.linalg.norm(d.qvel[r.base_qpos]) < P.DOCKED_SPEED)
         if s.kind == "pick":
             support = C.SURFACE_BY_NAME[self.layout.objects[s.target].surface].height
             lifted = P.body_pos(m, d, s.target)[2] > support + C.OBJECT_BY_NAME[s.target].half_height + 0.08

@@ -11,6 +11,12 @@ from sim.envs.kitchen_r.tasks import Goal
 
 AT_TOL_XY = 0.3  # m from the area's base pose
 AT_TOL_YAW = 0.5  # rad
+# a navigate *subtask* is done (the oracle moves on to manipulating) once the base stands still
+# this close to the dock: tight enough that the arm reaches what the next subtask needs, loose enough
+# that a learned policy's docking (±7 cm) counts; the expert docks to 3 cm either way
+DOCKED_TOL_XY = 0.10  # m
+DOCKED_TOL_YAW = 0.15  # rad
+DOCKED_SPEED = 0.15  # m/s (and rad/s): slow enough that the next subtask's v = 0 stops it at once
 REST_SPEED = 0.05  # m/s: an object still moving has not been placed yet
 
 

@@ -108,3 +108,19 @@ def test_task_objects_start_away_from_their_destination(env):
         if g.kind == "on":
             assert env.layout.objects[g.target].surface != g.dest
         assert not env.success()
+
+
+def test_navigate_subtask_is_done_near_the_dock_and_slow(env):
+    from vla_core.plans import Subtask
+
+    env.reset(0, tasks_for("train", "navigate")[0])
+    m, d, q = env.model, env.data, env.robot.base_qpos
+    x, y, yaw = C.AREA_BY_NAME["stove"].pose
+    go = Subtask("navigate", "stove")
+    for offset, yaw_err, speed, done in ((0.07, 0.0, 0.0, True), (0.07, 0.1, 0.1, True), (0.13, 0.0, 0.0, False),
+                                         (0.0, 0.2, 0.0, False), (0.07, 0.0, 0.3, False)):
+        d.qpos[q] = (x + offset, y, yaw + yaw_err)
+        d.qvel[:] = 0.0
+        d.qvel[env.robot.base_qpos] = (speed, 0.0, 0.0)  # base joints: qpos and qvel share their layout
+        mujoco.mj_forward(m, d)
+        assert env.subtask_done(go) is done, (offset, yaw_err, speed)

@@ -72,3 +72,10 @@ def test_episode_result_dict_round_trip_and_strictness():
         EpisodeResult.from_dict(d)
     with pytest.raises(ValueError, match="length"):
         EpisodeResult.from_dict({**r.to_dict(), "length": "100"})
+
+
+def test_wilson_interval_always_contains_the_rate():
+    for n in range(1, 300):
+        for k in (0, 1, n // 2, n - 1, n):
+            lo, hi = wilson_interval(k, n)
+            assert lo <= k / n <= hi, (k, n, lo, hi)

@@ -1,0 +1,57 @@
+"""The checkpoints committed to checkpoints/: small safetensors, a card that says how to
+re-make them, loadable, named by the configs that use them, and good at their job."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vla_core.policies.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = {"kitchen_r_diffusion": "diffusion", "kitchen_r_flow": "flow"}
+MAX_BYTES = 30 * 2**20
+
+pytestmark = pytest.mark.skipif(
+    not all((ROOT / "checkpoints" / name / "model.safetensors").is_file() for name in SHIPPED),
+    reason="no policy checkpoint ships yet: the trained ones are below the 80 % policy-mode bar (issue 3 notes)")
+
+
+@pytest.mark.parametrize("name, kind", SHIPPED.items())
+def test_shipped_checkpoint_is_small_carded_and_loads(name, kind):
+    path = ROOT / "checkpoints" / name
+    files = sorted(p.name for p in path.iterdir())
+    assert files == ["card.md", "config.json", "model.safetensors"], files
+    assert all((path / f).stat().st_size <= MAX_BYTES for f in files)
+    model, doc = load_checkpoint(path)
+    assert model.cfg.kind == kind
+    card = (path / "card.md").read_text()
+    for needed in ("python -m vla_core.train", "python -m vla_core.collect", "seed", "sim/eval.py"):
+        assert needed in card, f"{name}/card.md does not say {needed!r}"
+    assert doc["data"]["episodes"] > 0 and doc["metrics"]["best_val_loss"] > 0
+
+
+def test_configs_point_at_shipped_checkpoints():
+    from omegaconf import OmegaConf
+
+    eval_cfg = OmegaConf.load(ROOT / "configs" / "eval.yaml")
+    default = next(d["policy"] for d in eval_cfg.defaults if isinstance(d, dict) and "policy" in d)
+    assert default in SHIPPED.values()  # make demo runs a learned policy
+    for kind in SHIPPED.values():
+        ckpt = OmegaConf.load(ROOT / "configs" / "policy" / f"{kind}.yaml").checkpoint
+        assert (ROOT / ckpt / "model.safetensors").is_file(), ckpt
+
+
+def test_quoted_results_come_from_their_reports():
+    """The README's policy table is generated from reports under docs/results; each one ran
+    ≥ 200 test episodes of the shipped checkpoint it names."""
+    readme = (ROOT / "README.md").read_text()
+    for kind in SHIPPED.values():
+        rep = json.loads((ROOT / "docs" / "results" / f"kitchen_r_{kind}_test.json").read_text())
+        assert rep["meta"]["policy"] == kind and rep["meta"]["split"] == "test"
+        allrow = next(s for s in rep["summary"] if s["category"] == "all")
+        assert allrow["n"] >= 200
+        ok = sum(e["success"] for e in rep["episodes"])
+        assert np.isclose(allrow["rate"], ok / len(rep["episodes"]))
+        assert f"{100 * allrow['rate']:.1f}" in readme

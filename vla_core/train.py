@@ -117,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val), "
           f"{len(data.texts)} plan strings, loaded in {time.time() - t0:.0f} s", flush=True)
     horizon, gap = int(cfg["policy"]["model"]["horizon"]), int(cfg["policy"]["model"]["n_exec"])
-    sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap)
+    try:
+        sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap,
+                               balance=float(cfg["balance_subtasks"]))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     val_sampler = ChunkSampler(data, val_idx if len(val_idx) else train_idx, horizon, cfg["plan_mix"],
                                int(cfg["seed"]) + 1, motion_gap=gap)
     val_rng = np.random.default_rng(int(cfg["seed"]) + 2)

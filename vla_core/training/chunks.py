@@ -36,6 +36,8 @@ class ChunkData:
     texts: list[str]
     text_emb: np.ndarray  # (len(texts), 384)
     fps: float = 10.0  # control rate the steps were recorded at
+    subtask_kind: np.ndarray | None = None  # (N,) index into kinds: the subtask the step belonged to
+    kinds: list[str] = field(default_factory=list)
     images: dict[str, np.ndarray] = field(default_factory=dict)  # camera -> (N, 3, S, S) uint8
 
     def __len__(self) -> int:
@@ -59,7 +61,8 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         return texts.setdefault(s, len(texts))
 
     cols: dict[str, list] = {k: [] for k in ("state", "kp", "valid", "action", "instr", "motion", "path", "has_path",
-                                             "start", "end", "ep")}
+                                             "start", "end", "ep", "kind")}
+    kinds: dict[str, int] = {}
     start = 0
     for e_i, ep in enumerate(episodes):
         t = len(ep.action)
@@ -77,6 +80,8 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         cols["start"].append(np.full(t, start))
         cols["end"].append(np.full(t, start + t - 1))
         cols["ep"].append(np.full(t, e_i))
+        subtasks = ep.subtask if ep.subtask is not None else [""] * t
+        cols["kind"].append(np.array([kinds.setdefault(st.split(":")[0], len(kinds)) for st in subtasks]))
         start += t
     cat = {k: np.concatenate(v) for k, v in cols.items()}
     images = {cam: np.concatenate([image_inputs(ep.images[cam], image_size) for ep in episodes]) for cam in cameras}
@@ -84,15 +89,25 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
     return ChunkData(cat["state"].astype(np.float32), cat["kp"], cat["valid"], cat["action"].astype(np.float32),
                      cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
                      cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
-                     float(fps), images)
+                     float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images)
 
 
 class ChunkSampler:
     """Draws training batches from a subset of steps of a ChunkData."""
 
     def __init__(self, data: ChunkData, steps: np.ndarray, horizon: int, plan_mix: dict[str, float], seed: int = 0,
-                 motion_gap: int = 8):
+                 motion_gap: int = 8, balance: float = 0.0):
+        """``balance`` in [0, 1]: a step of subtask kind k is drawn ∝ freq(k)^−balance (0 = every step
+        alike; 1 = every kind alike — navigation is most of the frames, grasps a few per cent)."""
         self.data, self.steps, self.horizon, self.motion_gap = data, steps, horizon, max(1, int(motion_gap))
+        if not 0.0 <= balance <= 1.0:
+            raise ValueError(f"balance must be in [0, 1], got {balance}")
+        self.p = None
+        if balance > 0 and data.subtask_kind is not None and len(steps):
+            kind = data.subtask_kind[steps]
+            freq = np.bincount(kind) / len(kind)
+            w = freq[kind] ** -balance
+            self.p = w / w.sum()
         kinds = [k for k in PLAN_KINDS if plan_mix.get(k, 0) > 0]
         if not kinds:
             raise ValueError(f"plan_mix needs a positive weight for one of {PLAN_KINDS}")
@@ -103,7 +118,9 @@ class ChunkSampler:
     def batch(self, size: int | None = None, idx: np.ndarray | None = None) -> dict[str, torch.Tensor]:
         d = self.data
         if idx is None:
-            idx = self.steps[self.rng.integers(len(self.steps), size=size)]
+            pick = self.rng.integers(len(self.steps), size=size) if self.p is None else self.rng.choice(
+                len(self.steps), size=size, p=self.p)
+            idx = self.steps[pick]
         chunk = np.minimum(idx[:, None] + np.arange(self.horizon)[None], d.episode_end[idx][:, None])
         kind = self.kinds[self.rng.choice(len(self.kinds), size=len(idx), p=self.kind_p)]
         # fall back to the instruction where the drawn kind has no label on this step

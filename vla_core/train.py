@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from safetensors.torch import load_file
     from tqdm import tqdm
 
-    from vla_core.data.reader import read_episodes
+    from vla_core.data.reader import dataset_fps, read_episodes
     from vla_core.policies.checkpoint import save_checkpoint, torch_generator
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
@@ -104,25 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     text = shared_encoder()
     names = list(episodes[0].keypoint_names)
-    from vla_core.data.reader import open_dataset
-
-    try:
-        data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"],
-                                fps=float(open_dataset(cfg["dataset"]).meta.fps), cameras=cameras,
-                                image_size=int(cfg["policy"]["model"]["image_size"]))
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
-    print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val), "
-          f"{len(data.texts)} plan strings, loaded in {time.time() - t0:.0f} s", flush=True)
     horizon, gap = int(cfg["policy"]["model"]["horizon"]), int(cfg["policy"]["model"]["n_exec"])
-    try:
+    try:  # a camera the dataset lacks, a balance outside [0, 1]
+        data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"],
+                                fps=dataset_fps(cfg["dataset"]), cameras=cameras,
+                                image_size=int(cfg["policy"]["model"]["image_size"]))
+        train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap,
                                balance=float(cfg["balance_subtasks"]))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val), "
+          f"{len(data.texts)} plan strings, loaded in {time.time() - t0:.0f} s", flush=True)
     val_sampler = ChunkSampler(data, val_idx if len(val_idx) else train_idx, horizon, cfg["plan_mix"],
                                int(cfg["seed"]) + 1, motion_gap=gap)
     val_rng = np.random.default_rng(int(cfg["seed"]) + 2)

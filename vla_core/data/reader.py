@@ -69,6 +69,16 @@ def open_dataset(root: str | Path, repo_id: str | None = None, repair: bool = Fa
     return ds
 
 
+def dataset_fps(root: str | Path) -> float:
+    """The control rate a dataset was recorded at, from its committed (or plain LeRobot) info,
+    without loading the dataset."""
+    import json
+
+    commit = read_commit(root)
+    info = commit.info if commit is not None else json.loads((Path(root) / "meta" / "info.json").read_text())
+    return float(info["fps"])
+
+
 def read_episodes(root: str | Path, repo_id: str | None = None, images: bool = False,
                   repair: bool = False) -> list[EpisodeArrays]:
     """Every episode of the dataset at ``root``, in episode order.

@@ -107,8 +107,7 @@ def _path(value) -> Path3D:
         if not isinstance(p, list) or len(p) != 4 or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in p):
             raise PlanParseError(f"waypoint {i} must be 4 finite numbers [x, y, z, gripper], got {str(p)[:60]}")
-        for axis, (lo, hi) in zip("xyz", PATH_BOUNDS):
-            v = p["xyz".index(axis)]
+        for axis, v, (lo, hi) in zip("xyz", p, PATH_BOUNDS):
             if not lo <= v <= hi:
                 raise PlanParseError(f"waypoint {i} {axis}={v} is outside the reachable box [{lo}, {hi}] m")
         if not 0.0 <= p[3] <= 1.0:

@@ -49,11 +49,17 @@ def _layout(d: int) -> tuple[slice, slice]:
     return slice(d - 8, d - 5), slice(d - 5, d - 1)
 
 
+def _start(state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 18) state → EE position (B, 1, 3) and unit EE quaternion (B, 1, 4) the chunk starts from."""
+    q = state[:, None, QUAT]
+    return state[:, None, EE], q / q.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+
+
 def to_model(action: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
     """Absolute chunk (B, H, D) + the state it starts from (B, 18) → relative chunk (B, H, D)."""
     xyz, quat = _layout(action.shape[-1])
-    ee, q_ee = state[:, None, EE], state[:, None, QUAT]
-    rel = quat_mul(action[..., quat], quat_conj(q_ee) / (q_ee * q_ee).sum(-1, keepdim=True).clamp_min(1e-9))
+    ee, q_ee = _start(state)
+    rel = quat_mul(action[..., quat], quat_conj(q_ee))
     rel = torch.where(rel[..., :1] < 0, -rel, rel)
     out = action.clone()
     out[..., xyz] = action[..., xyz] - ee
@@ -64,9 +70,9 @@ def to_model(action: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
 def from_model(y: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
     """Inverse of ``to_model``: (B, H, D) relative → absolute, unit quaternions."""
     xyz, quat = _layout(y.shape[-1])
-    ee, q_ee = state[:, None, EE], state[:, None, QUAT]
+    ee, q_ee = _start(state)
     rel = y[..., quat] / y[..., quat].norm(dim=-1, keepdim=True).clamp_min(1e-6)
-    q = quat_mul(rel, q_ee / q_ee.norm(dim=-1, keepdim=True).clamp_min(1e-9))
+    q = quat_mul(rel, q_ee)
     out = y.clone()
     out[..., xyz] = y[..., xyz] + ee
     out[..., quat] = q

@@ -60,6 +60,10 @@ def check_config(cfg: dict) -> None:
         raise ConfigError(f"mode {cfg['mode']!r} needs a learned planner; none ships yet (use --mode policy)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
+    from vla_core.planners.oracle import ORACLE_KINDS
+
+    if cfg["planner"]["name"] == "oracle" and (cfg["planner"].get("kind") or "instruction") not in ORACLE_KINDS:
+        raise ConfigError(f"planner.kind must be one of {', '.join(ORACLE_KINDS)}, got {cfg['planner'].get('kind')!r}")
     if cfg["policy"]["name"] not in POLICIES:
         raise ConfigError(f"unknown policy {cfg['policy']['name']!r}; available: {', '.join(POLICIES)}")
     ckpt = cfg["policy"].get("checkpoint")
@@ -112,7 +116,7 @@ class EpisodeRunner:
                             image_size=int(b["image_size"]))
         from vla_core.planners import OraclePlanner
 
-        self.planner = OraclePlanner(self.env)
+        self.planner = OraclePlanner(self.env, kind=cfg["planner"].get("kind") or "instruction")
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
@@ -151,7 +155,7 @@ def make_policy(pcfg: dict, env):
     from vla_core.policies.chunk_policy import ChunkPolicy
 
     return ChunkPolicy.load(pcfg["checkpoint"], seed=int(pcfg.get("seed") or 0), steps=pcfg.get("steps"),
-                            sampler=pcfg.get("sampler"))
+                            sampler=pcfg.get("sampler"), noise=pcfg.get("noise") or "random")
 
 
 def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:

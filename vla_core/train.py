@@ -58,6 +58,26 @@ def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndar
     return model
 
 
+def warm_start(model, path: Path) -> list[str]:
+    """Copy a checkpoint's weights (normalisers included) into ``model``; parameters the
+    checkpoint lacks (a module this config adds) keep their init. Returns those names.
+    Shapes must match everywhere else."""
+    from safetensors.torch import load_file
+
+    from vla_core.policies.checkpoint import WEIGHTS, read_config
+
+    read_config(path)  # a clear error for a missing or malformed checkpoint
+    tensors = load_file(str(path / WEIGHTS))
+    own = model.state_dict()
+    extra = sorted(set(tensors) - set(own))
+    bad = [k for k in tensors if k in own and tensors[k].shape != own[k].shape]
+    if extra or bad:
+        raise ValueError(f"{path} does not fit this model: " + "; ".join(
+            ([f"unknown {extra[:3]}"] if extra else []) + ([f"shape of {bad[:3]}"] if bad else [])))
+    model.load_state_dict(tensors, strict=False)
+    return sorted({k.rsplit(".", 2)[0] for k in set(own) - set(tensors)})
+
+
 def card_text(cfg: dict, doc: dict) -> str:
     m = doc.get("metrics", {})
     lines = [f"# kitchen_r {cfg['policy']['name']} chunk policy", "",
@@ -85,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from vla_core.data.reader import dataset_fps, read_episodes
-    from vla_core.policies.checkpoint import save_checkpoint, torch_generator
+    from vla_core.policies.checkpoint import CheckpointError, save_checkpoint, torch_generator
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
     from vla_core.training.state import has_train_state, load_train_state, save_train_state
@@ -124,7 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
 
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg["device"] == "auto" else cfg["device"])
-    model = build_model(cfg, data, names, text, train_idx).to(device)
+    model = build_model(cfg, data, names, text, train_idx)
+    if cfg.get("init_from") and not (cfg["resume"] and has_train_state(out / "last")):
+        try:
+            added = warm_start(model, Path(cfg["init_from"]))
+        except (CheckpointError, ValueError) as e:
+            print(f"error: init_from: {e}", file=sys.stderr)
+            return 2
+        print(f"warm start from {cfg['init_from']}" + (f"; new: {', '.join(added)}" if added else ""), flush=True)
+    model = model.to(device)
     print(f"model: {cfg['policy']['name']}, {sum(p.numel() for p in model.parameters()):,} parameters on {device}"
           + (f", cameras {list(cameras)} at {model.cfg.image_size}px" if cameras else ""), flush=True)
     val_batches = [{k: v.to(device) for k, v in b.items()} for b in val_batches]

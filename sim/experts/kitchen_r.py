@@ -126,7 +126,8 @@ class KitchenRExpert:
     # ---- subtasks ----------------------------------------------------------------
     def act(self, subtask: Subtask) -> np.ndarray:
         if subtask != self.subtask:
-            self.prev_kind = self.subtask.kind if self.subtask else None
+            # a fresh expert keeps a prev_kind it was given (lookahead from mid-episode)
+            self.prev_kind = self.subtask.kind if self.subtask else self.prev_kind
             self.subtask, self.phase, self.phase_steps, self.memory, self.settle = subtask, 0, 0, {}, 0
         if self.ee_cmd is None:
             self.ee_cmd, self.quat_cmd = self._robot.ee_base(self._data())

@@ -34,6 +34,7 @@ def run(*args, timeout=300):
     (["video_every=0"], "video_every must be at least 1"),
     (["bench.obs_mode=foo"], "obs_mode"),
     (["--mode", "integrated"], "needs a learned planner"),
+    (["planner.kind=poem"], "planner.kind must be one of"),
     (["--out", "report.png"], ".json"),
     (["--out", "/proc/no/such/report.json"], "cannot write"),
 ])

@@ -36,6 +36,7 @@ class ChunkModelConfig:
     train_timesteps: int = 100
     infer_steps: int = 10
     sampler: str = "ddim"  # diffusion: ddim | ddpm; flow: euler | heun
+    grounded: bool = False  # explicit features of the keypoints the plan names (policies.grounding)
 
     def __post_init__(self) -> None:
         if self.kind not in ("diffusion", "flow"):
@@ -58,7 +59,7 @@ class ChunkModel(nn.Module):
         if keypoint_name_emb is None:  # filled from the checkpoint on load
             keypoint_name_emb = torch.zeros(len(cfg.keypoint_names), TEXT_DIM)
         self.encoder = ObsPlanEncoder(keypoint_name_emb, TEXT_DIM, cfg.d_model, cfg.layers, cfg.heads,
-                                      cfg.path_points, tuple(cfg.cameras))
+                                      cfg.path_points, tuple(cfg.cameras), cfg.grounded)
         self.denoiser = ConditionalUnet1D(cfg.action_dim, self.encoder.out_dim, tuple(cfg.unet_dims))
         self.action_norm = RangeNormalizer(cfg.action_dim)
         self.sampler = make_sampler(cfg.kind, train_timesteps=cfg.train_timesteps, infer_steps=cfg.infer_steps,
@@ -83,11 +84,13 @@ class ChunkModel(nn.Module):
 
     @torch.no_grad()
     def predict(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None,
-                steps: int | None = None, guide=None) -> torch.Tensor:
-        """→ (B, H, D) absolute actions; unit quaternions, gripper in [0, 1]."""
+                steps: int | None = None, guide=None, zero_noise: bool = False) -> torch.Tensor:
+        """→ (B, H, D) absolute actions; unit quaternions, gripper in [0, 1]. ``zero_noise``
+        starts the sampler at the noise distribution's centre (deterministic)."""
         cond = self.encoder(batch)
-        b = cond.shape[0]
-        x = self.sampler.sample(lambda x, lv: self.denoiser(x, lv, cond), (b, self.cfg.horizon, self.cfg.action_dim),
-                                generator, steps, guide, device=cond.device)
+        shape = (cond.shape[0], self.cfg.horizon, self.cfg.action_dim)
+        x_init = torch.zeros(shape, device=cond.device) if zero_noise else None
+        x = self.sampler.sample(lambda x, lv: self.denoiser(x, lv, cond), shape,
+                                generator, steps, guide, device=cond.device, x_init=x_init)
         a = from_model(self.action_norm.inverse(x), batch["state"])
         return torch.cat([a[..., :-1], a[..., -1:].clamp(0.0, 1.0)], dim=-1)

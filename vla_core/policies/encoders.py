@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vla_core.policies.action_space import PROPRIO_FEATURES, proprio_features
+from vla_core.policies.grounding import N_TARGETS
 from vla_core.policies.normalizer import RangeNormalizer, StdNormalizer
 
 PLAN_KINDS = ("instruction", "motion", "path")
@@ -47,9 +48,20 @@ class SmallCNN(nn.Module):
         return self.net(img.float() / 127.5 - 1.0)
 
 
+def target_features(kp: torch.Tensor, valid: torch.Tensor, ee: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The keypoints a plan names (policies.grounding) as explicit features.
+    kp (B, K, 3), valid (B, K) bool, ee (B, 3), target (B, T) long (-1 none) → (B, 7·T):
+    per target its base-frame position, offset from the EE and a validity flag."""
+    idx = target.clamp_min(0)
+    pos = torch.gather(kp, 1, idx[..., None].expand(-1, -1, 3))
+    ok = (target >= 0) & torch.gather(valid, 1, idx)
+    rel = ((pos - ee[:, None]) / REL_SCALE).clamp(-4, 4)
+    return (torch.cat([pos / KP_SCALE, rel, ok[..., None].float()], -1) * ok[..., None]).flatten(1)
+
+
 class ObsPlanEncoder(nn.Module):
     def __init__(self, keypoint_name_emb: torch.Tensor, text_dim: int, d: int = 128, layers: int = 3,
-                 heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = ()):
+                 heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = (), grounded: bool = False):
         super().__init__()
         self.register_buffer("kp_names", keypoint_name_emb.float())  # (K, text_dim)
         self.state_norm = StdNormalizer(PROPRIO_FEATURES)
@@ -60,6 +72,11 @@ class ObsPlanEncoder(nn.Module):
         self.path = PathEncoder(path_points, d)
         self.kind = nn.Embedding(len(PLAN_KINDS), d)
         self.role = nn.Embedding(3, d)  # plan, proprio, keypoint (+ camera)
+        self.grounded = grounded
+        if grounded:  # added to the proprio token; last layer zero so a warm start begins where it was
+            self.target = nn.Sequential(nn.Linear(7 * N_TARGETS, d), nn.Mish(), nn.Linear(d, d))
+            nn.init.zeros_(self.target[-1].weight)
+            nn.init.zeros_(self.target[-1].bias)
         self.cameras = tuple(cameras)
         self.cnn = nn.ModuleDict({c: SmallCNN(d) for c in self.cameras})
         layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, batch_first=True, norm_first=True)
@@ -68,13 +85,16 @@ class ObsPlanEncoder(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """batch: state (B, 18), motion (B, 7) (action_space.motion_cue), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),
-        plan_kind (B,) long, plan_text (B, text_dim), plan_path (B, N, 4), rgb.<cam> (B, 3, S, S).
+        plan_kind (B,) long, plan_text (B, text_dim), plan_path (B, N, 4), rgb.<cam> (B, 3, S, S),
+        target (B, N_TARGETS) long keypoint indices the plan names (grounded models; -1 none).
         Returns (B, out_dim)."""
         state = proprio_features(batch["state"], batch["motion"])
         b = state.shape[0]
         p_tok = self.proprio(self.state_norm(state)) + self.role.weight[1]
         kp, valid = batch["keypoints"], batch["keypoints_valid"] > 0.5
         ee = batch["state"][:, None, 8:11]
+        if self.grounded:
+            p_tok = p_tok + self.target(target_features(kp, valid, ee[:, 0], batch["target"]))
         rel = ((kp - ee) / REL_SCALE).clamp(-4, 4)
         feat = torch.cat([kp / KP_SCALE, rel, valid[..., None].float()], dim=-1) * valid[..., None]
         k_tok = self.kp_feat(feat) + self.kp_name(self.kp_names)[None] + self.role.weight[2]

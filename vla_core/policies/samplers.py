@@ -2,7 +2,7 @@
 diffusers schedulers) and flow matching (Euler/Heun). Both work on normalised chunks
 ``(B, H, D)`` and pass the denoiser a noise level in [0, 1] (1 = pure noise).
 
-``guide`` (optional) is the inference-time steering hook: called as
+``x_init`` (optional) replaces the initial noise draw. ``guide`` (optional) is the inference-time steering hook: called as
 ``guide(x, pred, level, x0_hat)`` at every step, it returns a corrected prediction
 (ε for diffusion, velocity for flow). The steering module implements it.
 """
@@ -21,6 +21,15 @@ def _on(generator: torch.Generator | None, device: torch.device) -> torch.device
     """Draw where the generator lives (a seeded CPU generator gives the same numbers for a
     CUDA model), then move: the ``.to(device)`` after each draw below."""
     return generator.device if generator is not None else device
+
+
+def _initial(shape, generator, device, x_init: torch.Tensor | None) -> torch.Tensor:
+    """The starting noise: ``x_init`` when given (e.g. zeros for a deterministic sample), else a draw."""
+    if x_init is not None:
+        if tuple(x_init.shape) != tuple(shape):
+            raise ValueError(f"x_init has shape {tuple(x_init.shape)}, expected {tuple(shape)}")
+        return x_init.to(device)
+    return torch.randn(shape, generator=generator, device=_on(generator, torch.device(device))).to(device)
 
 
 class DiffusionSampler:
@@ -48,10 +57,11 @@ class DiffusionSampler:
 
     @torch.no_grad()
     def sample(self, denoise: Denoise, shape: tuple[int, ...], generator: torch.Generator | None = None,
-               steps: int | None = None, guide=None, device: torch.device | str = "cpu") -> torch.Tensor:
+               steps: int | None = None, guide=None, device: torch.device | str = "cpu",
+               x_init: torch.Tensor | None = None) -> torch.Tensor:
         sched = self.infer_sched
         sched.set_timesteps(steps or self.infer_steps)
-        x = torch.randn(shape, generator=generator, device=_on(generator, torch.device(device))).to(device)
+        x = _initial(shape, generator, device, x_init)
         alphas = sched.alphas_cumprod
         for t in sched.timesteps:
             level = torch.full((shape[0],), float(t) / self.train_timesteps, device=x.device)
@@ -87,9 +97,10 @@ class FlowSampler:
 
     @torch.no_grad()
     def sample(self, denoise: Denoise, shape: tuple[int, ...], generator: torch.Generator | None = None,
-               steps: int | None = None, guide=None, device: torch.device | str = "cpu") -> torch.Tensor:
+               steps: int | None = None, guide=None, device: torch.device | str = "cpu",
+               x_init: torch.Tensor | None = None) -> torch.Tensor:
         n = steps or self.infer_steps
-        x = torch.randn(shape, generator=generator, device=_on(generator, torch.device(device))).to(device)
+        x = _initial(shape, generator, device, x_init)
         dt = 1.0 / n
 
         def velocity(x: torch.Tensor, s: float) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 from vla_core.policies.action_space import motion_cue
 from vla_core.policies.encoders import PLAN_KINDS
 from vla_core.policies.features import image_inputs, keypoint_inputs
+from vla_core.policies.grounding import N_TARGETS, ground
 from vla_core.policies.text import TextEncoder
 
 
@@ -39,6 +40,7 @@ class ChunkData:
     subtask_kind: np.ndarray | None = None  # (N,) index into kinds: the subtask the step belonged to
     kinds: list[str] = field(default_factory=list)
     images: dict[str, np.ndarray] = field(default_factory=dict)  # camera -> (N, 3, S, S) uint8
+    text_targets: np.ndarray | None = None  # (len(texts), N_TARGETS) keypoints each text names (grounding)
 
     def __len__(self) -> int:
         return len(self.state)
@@ -89,7 +91,8 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
     return ChunkData(cat["state"].astype(np.float32), cat["kp"], cat["valid"], cat["action"].astype(np.float32),
                      cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
                      cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
-                     float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images)
+                     float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images,
+                     text_targets=np.array([ground(s, keypoint_names) for s in names], np.int64).reshape(-1, N_TARGETS))
 
 
 class ChunkSampler:
@@ -131,7 +134,10 @@ class ChunkSampler:
         emb = d.text_emb[text_i] * (kind != path_k)[:, None]
         prev = np.maximum(idx - self.rng.integers(1, self.motion_gap + 1, size=len(idx)), d.episode_start[idx])
         motion = motion_cue(d.state[idx], d.state[prev], (idx - prev) / d.fps)
-        b = {"state": d.state[idx], "motion": motion, "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
+        target = np.full((len(idx), N_TARGETS), -1, np.int64)
+        if d.text_targets is not None:  # a path plan names nothing
+            target = np.where((kind != path_k)[:, None], d.text_targets[text_i], -1)
+        b = {"state": d.state[idx], "motion": motion, "target": target, "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
              "action": d.action[chunk], "plan_kind": kind, "plan_text": emb, "plan_path": d.path[idx],
              **{f"rgb.{cam}": frames[idx] for cam, frames in d.images.items()}}
         return {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in b.items()}

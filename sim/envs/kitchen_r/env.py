@@ -171,6 +171,12 @@ class KitchenREnv:
         # let go first, so the next subtask never drags the handle along
         return P.fixture_active(m, d, s.target) is active and P.fingers_free(m, d, r.finger_geoms)
 
+    def oracle_path(self, s: Subtask, prev_kind: str | None = None) -> np.ndarray:
+        """(T, 4) world EE xyz + gripper the scripted expert would follow from here to finish ``s``."""
+        from sim.experts.lookahead import expert_path
+
+        return expert_path(self, s, prev_kind)
+
     def ground_truth_plan(self) -> list[Subtask]:
         assert self.task is not None and self.layout is not None, "reset() first"
         return plan_steps(self.task.goals, self.layout.where())

@@ -70,3 +70,22 @@ def test_motion_cue_comes_from_the_previous_call_and_reset_forgets_it(policy):
     assert torch.allclose(m[:3], torch.tensor([0.25, 0.0, 0.0]))  # 0.2 m forward in 0.8 s
     policy.reset()
     assert not policy.batch(observation(time=0.8, base=(0.2, 0.0, 0.0)), plan)["motion"].any()
+
+
+def test_noise_modes(policy):
+    """random: successive calls draw afresh; fixed: the same draw every call; zero: deterministic."""
+    obs, plan = observation(), Instruction("pick the red mug")
+    policy.reset()
+    assert not np.array_equal(policy.sample(obs, plan), policy.sample(obs, plan))
+    fixed = ChunkPolicy(policy.model, seed=3, noise="fixed")
+    assert np.array_equal(fixed.sample(obs, plan), fixed.sample(obs, plan))
+    zero = ChunkPolicy(policy.model, seed=3, noise="zero")
+    other = ChunkPolicy(policy.model, seed=9, noise="zero")
+    assert np.array_equal(zero.sample(obs, plan), other.sample(obs, plan))
+    with pytest.raises(ValueError, match="noise must be one of"):
+        ChunkPolicy(policy.model, noise="pink")
+
+
+def test_plans_are_grounded_in_keypoints(policy):
+    assert policy.batch(observation(), Instruction("place the red mug on the table"))["target"].tolist() == [[0, 1]]
+    assert policy.batch(observation(), Path3D(np.zeros((1, 4))))["target"].tolist() == [[-1, -1]]

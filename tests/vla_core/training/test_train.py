@@ -53,3 +53,35 @@ def test_bad_input_exits_2(tmp_path, capsys):
     assert "dataset not found" in capsys.readouterr().err
     assert train(["policy=nope"]) == 2
     assert "bad config" in capsys.readouterr().err
+
+
+def test_warm_start_adds_grounding_to_an_ungrounded_checkpoint(dataset, tmp_path, capsys):
+    """init_from copies every weight it has; the new target module starts at zero, so the
+    warm-started model predicts exactly what the old one did before its first step."""
+    import numpy as np
+    import torch
+
+    from vla_core.policies.checkpoint import torch_generator
+    from vla_core.policies.chunk_model import ChunkModel
+    from vla_core.train import warm_start
+
+    base = [f"dataset={dataset}", "policy=flow", *TINY]
+    assert train([*base, "policy.model.grounded=false", f"out={tmp_path / 'a'}", "steps=2"]) == 0
+    old, _ = load_checkpoint(tmp_path / "a" / "final")
+    assert not old.cfg.grounded
+    new = ChunkModel(type(old.cfg)(**{**old.cfg.to_dict(), "grounded": True}))
+    assert warm_start(new, tmp_path / "a" / "final") == ["encoder.target"]
+    b = {"state": torch.randn(2, 18), "motion": torch.zeros(2, 7), "keypoints": torch.randn(2, len(old.cfg.keypoint_names), 3),
+         "keypoints_valid": torch.ones(2, len(old.cfg.keypoint_names)), "plan_kind": torch.zeros(2, dtype=torch.long),
+         "plan_text": torch.randn(2, 384), "plan_path": torch.zeros(2, 8, 4), "target": torch.tensor([[0, 1], [-1, -1]])}
+    b["state"][:, 11:15] = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    a, n = old.predict(b, torch_generator(0)), new.eval().predict(b, torch_generator(0))
+    assert np.allclose(a.numpy(), n.numpy(), atol=1e-5)
+    # through the CLI, then trains on; a checkpoint of another shape is refused
+    assert train([*base, f"init_from={tmp_path / 'a' / 'final'}", f"out={tmp_path / 'b'}", "steps=2"]) == 0
+    assert "new: encoder.target" in capsys.readouterr().out
+    assert load_checkpoint(tmp_path / "b" / "final")[0].cfg.grounded
+    assert train([*base, f"init_from={tmp_path / 'a' / 'final'}", f"out={tmp_path / 'c'}", "steps=2",
+                  "policy.model.d_model=16"]) == 2
+    assert "does not fit this model" in capsys.readouterr().err
+    assert train([*base, f"init_from={tmp_path / 'none'}", f"out={tmp_path / 'd'}", "steps=2"]) == 2

@@ -1,0 +1,50 @@
+"""The expert's own future: roll a fresh scripted expert forward from the current
+simulator state to the end of a subtask, record its EE path, and put the state back.
+
+This is how the oracle planner emits ground-truth ``Path3D`` plans (GeneralVLA-style)
+at evaluation time: the same EE positions, in the same form, that ``path_labels`` cut
+from recorded demonstrations. Privileged (it runs the simulator ahead), so sim only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.envs.kitchen_r import predicates as P
+from vla_core.frames import base_to_world
+from vla_core.plans.subtask import Subtask
+
+MAX_LOOKAHEAD = 600  # steps; a subtask the expert cannot finish in this long gets the path it made
+
+
+def ee_world(env) -> np.ndarray:
+    """(3,) the EE position in the world frame (from the arm joints and the base pose)."""
+    r, d = env.robot, env.data
+    b = r.base(d)
+    return base_to_world(r.ee_base(d)[0], np.array([b.x, b.y, b.yaw]))
+
+
+def expert_path(env, subtask: Subtask, prev_kind: str | None = None, max_steps: int = MAX_LOOKAHEAD) -> np.ndarray:
+    """(T+1, 4) world-frame EE xyz + gripper command of a fresh expert doing ``subtask``
+    from the current state until ``env.subtask_done`` (row 0 is now). The env is left
+    exactly as it was (``get_state``/``reset_to``)."""
+    from sim.experts.kitchen_r import KitchenRExpert
+
+    state = env.get_state()
+    m, d, r = env.model, env.data, env.robot
+    expert = KitchenRExpert(env)
+    expert.prev_kind = prev_kind  # e.g. backing off a handle first after a fixture subtask
+    expert.grip = 1.0 if any(P.is_held(m, d, o, r.finger_geoms) for o in env.layout.objects) else 0.0
+    pts, grips = [ee_world(env)], []
+    try:
+        for _ in range(max_steps):
+            if env.subtask_done(subtask):
+                break
+            a = expert.act(subtask)
+            grips.append(float(a[-1]))
+            env.step(a)
+            pts.append(ee_world(env))
+    finally:
+        env.reset_to(state)
+    grips.append(grips[-1] if grips else expert.grip)  # the end state keeps the last command
+    return np.column_stack([np.array(pts), np.array(grips)]).astype(np.float32)

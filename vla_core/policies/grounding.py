@@ -1,0 +1,46 @@
+"""Ground a text plan's referents in the named keypoints: which keypoints it is about.
+
+'place the red mug on the table' → (red_mug, table). The policy then sees those two
+keypoints as explicit features (their exact offsets from the EE) instead of having to
+pick them out of all K keypoints by attention, which blurs positions by centimetres.
+Matching is on whole keypoint phrases ('red mug', 'microwave' for 'microwave_handle'),
+longest first, ordered by where they occur in the text; the same function labels
+training samples and live plans, so both see the same targets.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+N_TARGETS = 2  # what the plan acts on, and where it goes (place)
+PART_SUFFIXES = ("_handle", "_top")  # 'microwave_handle' is what 'open the microwave' grasps
+
+
+def _phrases(names: tuple[str, ...]) -> list[tuple[str, int]]:
+    out = []
+    for i, n in enumerate(names):
+        out.append((n.replace("_", " "), i))
+        for suf in PART_SUFFIXES:
+            if n.endswith(suf):
+                out.append((n[: -len(suf)].replace("_", " "), i))
+    return sorted(out, key=lambda p: -len(p[0]))
+
+
+def ground(text: str, names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """(N_TARGETS,) int keypoint indices into ``names`` in order of mention; -1 for none."""
+    t = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
+    taken = np.zeros(len(t), bool)
+    hits: list[tuple[int, int]] = []
+    for phrase, i in _phrases(tuple(names)):
+        for m in re.finditer(re.escape(f" {phrase} "), t):
+            span = slice(m.start() + 1, m.end() - 1)
+            if not taken[span].any() and all(i != j for _, j in hits):
+                taken[span] = True
+                hits.append((m.start(), i))
+    hits.sort()
+    out = np.full(N_TARGETS, -1, np.int64)
+    for k, (_, i) in enumerate(hits[:N_TARGETS]):
+        out[k] = i
+    return out

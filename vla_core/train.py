@@ -75,7 +75,15 @@ def warm_start(model, path: Path) -> list[str]:
         raise ValueError(f"{path} does not fit this model: " + "; ".join(
             ([f"unknown {extra[:3]}"] if extra else []) + ([f"shape of {bad[:3]}"] if bad else [])))
     model.load_state_dict(tensors, strict=False)
-    return sorted({k.rsplit(".", 2)[0] for k in set(own) - set(tensors)})
+    def module(key: str) -> str:  # 'encoder.target.0.weight' -> 'encoder.target'
+        parts = key.split(".")
+        if len(parts) > 1 and parts[-1] in ("weight", "bias"):
+            parts.pop()
+        while len(parts) > 1 and parts[-1].isdigit():
+            parts.pop()
+        return ".".join(parts)
+
+    return sorted({module(k) for k in set(own) - set(tensors)})
 
 
 def card_text(cfg: dict, doc: dict) -> str:

@@ -77,6 +77,7 @@ class ObsPlanEncoder(nn.Module):
             self.target = nn.Sequential(nn.Linear(7 * N_TARGETS, d), nn.Mish(), nn.Linear(d, d))
             nn.init.zeros_(self.target[-1].weight)
             nn.init.zeros_(self.target[-1].bias)
+            self.kp_target = nn.Parameter(torch.zeros(N_TARGETS, d))  # marks the named keypoints' tokens
         self.cameras = tuple(cameras)
         self.cnn = nn.ModuleDict({c: SmallCNN(d) for c in self.cameras})
         layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, batch_first=True, norm_first=True)
@@ -98,6 +99,10 @@ class ObsPlanEncoder(nn.Module):
         rel = ((kp - ee) / REL_SCALE).clamp(-4, 4)
         feat = torch.cat([kp / KP_SCALE, rel, valid[..., None].float()], dim=-1) * valid[..., None]
         k_tok = self.kp_feat(feat) + self.kp_name(self.kp_names)[None] + self.role.weight[2]
+        if self.grounded:  # (B, K, N_TARGETS) one-hot of which keypoints the plan names
+            t = batch["target"]
+            hot = (t[:, None, :] == torch.arange(kp.shape[1], device=t.device)[None, :, None]).float()
+            k_tok = k_tok + hot @ self.kp_target
         kind = batch["plan_kind"]
         text_tok = self.text(batch["plan_text"])
         path_tok = self.path(batch["plan_path"])

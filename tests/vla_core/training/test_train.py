@@ -70,7 +70,7 @@ def test_warm_start_adds_grounding_to_an_ungrounded_checkpoint(dataset, tmp_path
     old, _ = load_checkpoint(tmp_path / "a" / "final")
     assert not old.cfg.grounded
     new = ChunkModel(type(old.cfg)(**{**old.cfg.to_dict(), "grounded": True}))
-    assert warm_start(new, tmp_path / "a" / "final") == ["encoder.target"]
+    assert warm_start(new, tmp_path / "a" / "final") == ["encoder.kp_target", "encoder.target"]
     b = {"state": torch.randn(2, 18), "motion": torch.zeros(2, 7), "keypoints": torch.randn(2, len(old.cfg.keypoint_names), 3),
          "keypoints_valid": torch.ones(2, len(old.cfg.keypoint_names)), "plan_kind": torch.zeros(2, dtype=torch.long),
          "plan_text": torch.randn(2, 384), "plan_path": torch.zeros(2, 8, 4), "target": torch.tensor([[0, 1], [-1, -1]])}
@@ -79,7 +79,7 @@ def test_warm_start_adds_grounding_to_an_ungrounded_checkpoint(dataset, tmp_path
     assert np.allclose(a.numpy(), n.numpy(), atol=1e-5)
     # through the CLI, then trains on; a checkpoint of another shape is refused
     assert train([*base, f"init_from={tmp_path / 'a' / 'final'}", f"out={tmp_path / 'b'}", "steps=2"]) == 0
-    assert "new: encoder.target" in capsys.readouterr().out
+    assert "new: encoder.kp_target, encoder.target" in capsys.readouterr().out
     assert load_checkpoint(tmp_path / "b" / "final")[0].cfg.grounded
     assert train([*base, f"init_from={tmp_path / 'a' / 'final'}", f"out={tmp_path / 'c'}", "steps=2",
                   "policy.model.d_model=16"]) == 2

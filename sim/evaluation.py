@@ -116,7 +116,7 @@ class EpisodeRunner:
                             image_size=int(b["image_size"]))
         from vla_core.planners import OraclePlanner
 
-        self.planner = OraclePlanner(self.env, kind=cfg["planner"].get("kind") or "instruction")
+        self.planner = OraclePlanner(self.env, kind=(cfg.get("planner") or {}).get("kind") or "instruction")
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)

@@ -75,6 +75,7 @@ def warm_start(model, path: Path) -> list[str]:
         raise ValueError(f"{path} does not fit this model: " + "; ".join(
             ([f"unknown {extra[:3]}"] if extra else []) + ([f"shape of {bad[:3]}"] if bad else [])))
     model.load_state_dict(tensors, strict=False)
+
     def module(key: str) -> str:  # 'encoder.target.0.weight' -> 'encoder.target'
         parts = key.split(".")
         if len(parts) > 1 and parts[-1] in ("weight", "bias"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from sim.envs.kitchen_r import predicates as P
-from vla_core.frames import base_to_world
 from vla_core.plans.subtask import Subtask
 
 MAX_LOOKAHEAD = 600  # steps; a subtask the expert cannot finish in this long gets the path it made
@@ -19,9 +18,7 @@ MAX_LOOKAHEAD = 600  # steps; a subtask the expert cannot finish in this long ge
 
 def ee_world(env) -> np.ndarray:
     """(3,) the EE position in the world frame (from the arm joints and the base pose)."""
-    r, d = env.robot, env.data
-    b = r.base(d)
-    return base_to_world(r.ee_base(d)[0], np.array([b.x, b.y, b.yaw]))
+    return env.robot.base_to_world(env.data, env.robot.ee_base(env.data)[0])
 
 
 def expert_path(env, subtask: Subtask, prev_kind: str | None = None, max_steps: int = MAX_LOOKAHEAD) -> np.ndarray:

@@ -48,15 +48,18 @@ class SmallCNN(nn.Module):
         return self.net(img.float() / 127.5 - 1.0)
 
 
-def target_features(kp: torch.Tensor, valid: torch.Tensor, ee: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The keypoints a plan names (policies.grounding) as explicit features.
-    kp (B, K, 3), valid (B, K) bool, ee (B, 3), target (B, T) long (-1 none) → (B, 7·T):
-    per target its base-frame position, offset from the EE and a validity flag."""
-    idx = target.clamp_min(0)
-    pos = torch.gather(kp, 1, idx[..., None].expand(-1, -1, 3))
-    ok = (target >= 0) & torch.gather(valid, 1, idx)
-    rel = ((pos - ee[:, None]) / REL_SCALE).clamp(-4, 4)
-    return (torch.cat([pos / KP_SCALE, rel, ok[..., None].float()], -1) * ok[..., None]).flatten(1)
+def keypoint_features(kp: torch.Tensor, valid: torch.Tensor, ee: torch.Tensor) -> torch.Tensor:
+    """kp (B, K, 3), valid (B, K) bool, ee (B, 3) → (B, K, 7): per keypoint its base-frame
+    position, offset from the EE (clipped) and a validity flag; all zero where invalid."""
+    rel = ((kp - ee[:, None]) / REL_SCALE).clamp(-4, 4)
+    return torch.cat([kp / KP_SCALE, rel, valid[..., None].float()], dim=-1) * valid[..., None]
+
+
+def target_features(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The keypoints a plan names (policies.grounding) as explicit features: rows of
+    ``keypoint_features`` (B, K, 7) picked by target (B, T) long (-1 none) → (B, 7·T)."""
+    picked = torch.gather(feat, 1, target.clamp_min(0)[..., None].expand(-1, -1, feat.shape[-1]))
+    return (picked * (target >= 0)[..., None]).flatten(1)
 
 
 class ObsPlanEncoder(nn.Module):
@@ -92,16 +95,14 @@ class ObsPlanEncoder(nn.Module):
         state = proprio_features(batch["state"], batch["motion"])
         b = state.shape[0]
         p_tok = self.proprio(self.state_norm(state)) + self.role.weight[1]
-        kp, valid = batch["keypoints"], batch["keypoints_valid"] > 0.5
-        ee = batch["state"][:, None, 8:11]
-        if self.grounded:
-            p_tok = p_tok + self.target(target_features(kp, valid, ee[:, 0], batch["target"]))
-        rel = ((kp - ee) / REL_SCALE).clamp(-4, 4)
-        feat = torch.cat([kp / KP_SCALE, rel, valid[..., None].float()], dim=-1) * valid[..., None]
+        valid = batch["keypoints_valid"] > 0.5
+        feat = keypoint_features(batch["keypoints"], valid, batch["state"][:, 8:11])
         k_tok = self.kp_feat(feat) + self.kp_name(self.kp_names)[None] + self.role.weight[2]
-        if self.grounded:  # (B, K, N_TARGETS) one-hot of which keypoints the plan names
+        if self.grounded:
             t = batch["target"]
-            hot = (t[:, None, :] == torch.arange(kp.shape[1], device=t.device)[None, :, None]).float()
+            p_tok = p_tok + self.target(target_features(feat, t))
+            # (B, K, N_TARGETS) one-hot of which keypoints the plan names
+            hot = (t[:, None, :] == torch.arange(feat.shape[1], device=t.device)[None, :, None]).float()
             k_tok = k_tok + hot @ self.kp_target
         kind = batch["plan_kind"]
         text_tok = self.text(batch["plan_text"])

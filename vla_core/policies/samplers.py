@@ -2,9 +2,10 @@
 diffusers schedulers) and flow matching (Euler/Heun). Both work on normalised chunks
 ``(B, H, D)`` and pass the denoiser a noise level in [0, 1] (1 = pure noise).
 
-``x_init`` (optional) replaces the initial noise draw. ``guide`` (optional) is the inference-time steering hook: called as
-``guide(x, pred, level, x0_hat)`` at every step, it returns a corrected prediction
-(ε for diffusion, velocity for flow). The steering module implements it.
+``x_init`` (optional) replaces the initial noise draw. ``guide`` (optional) is the
+inference-time steering hook: called as ``guide(x, pred, level, x0_hat)`` at every step,
+it returns a corrected prediction (ε for diffusion, velocity for flow). The steering
+module implements it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import torch
 from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r.env import KEYPOINT_NAMES
 from vla_core.plans import Subtask
-from vla_core.policies.encoders import target_features
+from vla_core.policies.encoders import keypoint_features, target_features
 from vla_core.policies.grounding import ground
 
 NAMES = list(KEYPOINT_NAMES)
@@ -47,7 +47,8 @@ def test_target_features_gather_the_named_keypoints():
     kp = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]])
     valid = torch.tensor([[True, False, True]])
     ee = torch.tensor([[0.5, 0.0, 0.0]])
-    f = target_features(kp, valid, ee, torch.tensor([[2, 1]])).view(1, 2, 7)
+    feat = keypoint_features(kp, valid, ee)
+    f = target_features(feat, torch.tensor([[2, 1]])).view(1, 2, 7)
     assert torch.allclose(f[0, 0], torch.tensor([0.0, 0.0, 1.5, -1.0, 0.0, 4.0, 1.0]))  # rel clipped to ±4
     assert not f[0, 1].any()  # an unseen keypoint is no target
-    assert not target_features(kp, valid, ee, torch.tensor([[-1, -1]])).any()
+    assert not target_features(feat, torch.tensor([[-1, -1]])).any()

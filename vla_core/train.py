@@ -31,7 +31,8 @@ def _compose(overrides: list[str]):
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndarray):
+def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndarray,
+                landmarks: dict[str, list[float]] | None = None):
     """A fresh ChunkModel whose normalisers are fitted on the training ``steps`` of ``data``:
     model-space action chunks and proprio features with the motion cue as training draws it."""
     import torch
@@ -41,7 +42,8 @@ def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndar
     from vla_core.training.chunks import ChunkSampler
     from vla_core.policies.text import keypoint_phrase
 
-    mcfg = ChunkModelConfig(**{**cfg["policy"]["model"], "keypoint_names": list(keypoint_names)})
+    mcfg = ChunkModelConfig(**{**cfg["policy"]["model"], "keypoint_names": list(keypoint_names),
+                               "landmarks": dict(landmarks or {})})
     names = text.encode([keypoint_phrase(n) for n in keypoint_names])
     model = ChunkModel(mcfg, torch.as_tensor(names))
     fit = ChunkSampler(data, steps, mcfg.horizon, {"instruction": 1.0}, seed=int(cfg["seed"]) + 3,
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
     from vla_core.training.state import has_train_state, load_train_state, save_train_state
+    from sim.envs import landmarks as bench_landmarks
 
     torch.set_num_threads(int(cfg["threads"]))
     torch.manual_seed(int(cfg["seed"]))
@@ -133,11 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     text = shared_encoder()
     names = list(episodes[0].keypoint_names)
+    landmarks = bench_landmarks(cfg["bench"]["name"]) if cfg["policy"]["model"].get("grounded") else {}
     horizon, gap = int(cfg["policy"]["model"]["horizon"]), int(cfg["policy"]["model"]["n_exec"])
     try:  # a camera the dataset lacks, a balance outside [0, 1]
         data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"],
                                 fps=dataset_fps(cfg["dataset"]), cameras=cameras,
-                                image_size=int(cfg["policy"]["model"]["image_size"]))
+                                image_size=int(cfg["policy"]["model"]["image_size"]), landmarks=landmarks)
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap,
                                balance=float(cfg["balance_subtasks"]))
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
 
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg["device"] == "auto" else cfg["device"])
-    model = build_model(cfg, data, names, text, train_idx)
+    model = build_model(cfg, data, names, text, train_idx, landmarks)
     if cfg.get("init_from") and not (cfg["resume"] and has_train_state(out / "last")):
         try:
             added = warm_start(model, Path(cfg["init_from"]))

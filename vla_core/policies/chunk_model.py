@@ -37,6 +37,7 @@ class ChunkModelConfig:
     infer_steps: int = 10
     sampler: str = "ddim"  # diffusion: ddim | ddpm; flow: euler | heun
     grounded: bool = False  # explicit features of the keypoints the plan names (policies.grounding)
+    landmarks: dict[str, list[float]] = field(default_factory=dict)  # map poses plans name: world x, y, yaw
 
     def __post_init__(self) -> None:
         if self.kind not in ("diffusion", "flow"):

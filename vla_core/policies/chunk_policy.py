@@ -13,7 +13,7 @@ from vla_core.policies.action_space import motion_cue
 from vla_core.policies.checkpoint import load_checkpoint, torch_generator
 from vla_core.policies.chunk_model import ChunkModel
 from vla_core.policies.features import image_inputs, keypoint_inputs, plan_inputs
-from vla_core.policies.grounding import ground
+from vla_core.policies.grounding import ground, ground_landmark
 from vla_core.policies.text import shared_encoder
 
 
@@ -45,7 +45,7 @@ class ChunkPolicy:
         self.generator = torch_generator(seed)
         self.episode_seed = seed
         self.prev: tuple[float, np.ndarray] | None = None  # (time, state) at the previous call
-        self._targets: dict[str, np.ndarray] = {}  # plan text -> grounded keypoint indices
+        self._targets: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # plan text -> (keypoint indices, landmark)
 
     @classmethod
     def load(cls, path: str | Path, seed: int = 0, steps: int | None = None, sampler: str | None = None,
@@ -68,10 +68,11 @@ class ChunkPolicy:
         kind, emb, path = plan_inputs(plan, self.text, self.cfg.path_points)
         text = plan.text if isinstance(plan, (Instruction, LanguageMotion)) else ""
         if text not in self._targets:
-            self._targets[text] = ground(text, self.cfg.keypoint_names)
+            self._targets[text] = ground(text, self.cfg.keypoint_names), ground_landmark(text, self.cfg.landmarks)
+        target, landmark = self._targets[text]
         b = {"state": state[None], "motion": motion[None], "keypoints": kp[None], "keypoints_valid": valid[None],
              "plan_kind": np.array([kind]), "plan_text": emb[None], "plan_path": path[None],
-             "target": self._targets[text][None]}
+             "target": target[None], "landmark": landmark[None]}
         for cam in self.cfg.cameras:
             img = obs.rgb.get(cam)
             if img is None:

@@ -19,6 +19,10 @@ from vla_core.policies.normalizer import RangeNormalizer, StdNormalizer
 PLAN_KINDS = ("instruction", "motion", "path")
 KP_SCALE = 2.0  # m: base-frame keypoints are divided by this
 REL_SCALE = 0.5  # m: keypoint − EE offsets are divided by this and clipped to ±4
+FINE_SCALE = 0.05  # m: a named target's offset again at this scale (clipped to ±1): grasps need millimetres
+LANDMARK_FINE = 0.2  # m: the same for the offset to a named map landmark (docking needs centimetres)
+TARGET_FEATURES = 10  # per named keypoint: keypoint_features (7) + fine offset (3)
+LANDMARK_FEATURES = 7
 
 
 class PathEncoder(nn.Module):
@@ -57,9 +61,26 @@ def keypoint_features(kp: torch.Tensor, valid: torch.Tensor, ee: torch.Tensor) -
 
 def target_features(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The keypoints a plan names (policies.grounding) as explicit features: rows of
-    ``keypoint_features`` (B, K, 7) picked by target (B, T) long (-1 none) → (B, 7·T)."""
+    ``keypoint_features`` (B, K, 7) picked by target (B, T) long (-1 none), each with its EE
+    offset again at FINE_SCALE → (B, TARGET_FEATURES·T)."""
     picked = torch.gather(feat, 1, target.clamp_min(0)[..., None].expand(-1, -1, feat.shape[-1]))
-    return (picked * (target >= 0)[..., None]).flatten(1)
+    fine = (picked[..., 3:6] * (REL_SCALE / FINE_SCALE)).clamp(-1, 1)  # rel is exact inside ±2 m
+    return (torch.cat([picked, fine], dim=-1) * (target >= 0)[..., None]).flatten(1)
+
+
+def landmark_features(state: torch.Tensor, landmark: torch.Tensor) -> torch.Tensor:
+    """The map pose a plan names ('navigate to the counter', a fixture's dock) seen from the
+    base: state (B, 18) (world base x, y, yaw at 15:18), landmark (B, 4) its world x, y, yaw and
+    a validity flag → (B, 7): offset in the base frame (/KP_SCALE clipped ±4, and /LANDMARK_FINE
+    clipped ±1), sin/cos of its yaw relative to the base's, the flag; all zero where there is none."""
+    yaw = state[:, 17]
+    dx, dy = landmark[:, 0] - state[:, 15], landmark[:, 1] - state[:, 16]
+    c, s = yaw.cos(), yaw.sin()
+    rel = torch.stack([c * dx + s * dy, -s * dx + c * dy], dim=-1)
+    dyaw = landmark[:, 2] - yaw
+    out = torch.cat([(rel / KP_SCALE).clamp(-4, 4), (rel / LANDMARK_FINE).clamp(-1, 1), dyaw.sin()[:, None],
+                     dyaw.cos()[:, None], torch.ones_like(dx)[:, None]], dim=-1)
+    return out * landmark[:, 3:4]
 
 
 class ObsPlanEncoder(nn.Module):
@@ -77,7 +98,8 @@ class ObsPlanEncoder(nn.Module):
         self.role = nn.Embedding(3, d)  # plan, proprio, keypoint (+ camera)
         self.grounded = grounded
         if grounded:  # added to the proprio token; last layer zero so a warm start begins where it was
-            self.target = nn.Sequential(nn.Linear(7 * N_TARGETS, d), nn.Mish(), nn.Linear(d, d))
+            self.target = nn.Sequential(nn.Linear(TARGET_FEATURES * N_TARGETS + LANDMARK_FEATURES, d), nn.Mish(),
+                                        nn.Linear(d, d))
             nn.init.zeros_(self.target[-1].weight)
             nn.init.zeros_(self.target[-1].bias)
             self.kp_target = nn.Parameter(torch.zeros(N_TARGETS, d))  # marks the named keypoints' tokens
@@ -90,7 +112,8 @@ class ObsPlanEncoder(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """batch: state (B, 18), motion (B, 7) (action_space.motion_cue), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),
         plan_kind (B,) long, plan_text (B, text_dim), plan_path (B, N, 4), rgb.<cam> (B, 3, S, S),
-        target (B, N_TARGETS) long keypoint indices the plan names (grounded models; -1 none).
+        target (B, N_TARGETS) long keypoint indices the plan names and landmark (B, 4) the map pose it
+        names (world x, y, yaw, valid) — both for grounded models; -1 / all-zero for none.
         Returns (B, out_dim)."""
         state = proprio_features(batch["state"], batch["motion"])
         b = state.shape[0]
@@ -100,7 +123,8 @@ class ObsPlanEncoder(nn.Module):
         k_tok = self.kp_feat(feat) + self.kp_name(self.kp_names)[None] + self.role.weight[2]
         if self.grounded:
             t = batch["target"]
-            p_tok = p_tok + self.target(target_features(feat, t))
+            p_tok = p_tok + self.target(torch.cat([target_features(feat, t),
+                                                   landmark_features(batch["state"], batch["landmark"])], dim=-1))
             # (B, K, N_TARGETS) one-hot of which keypoints the plan names
             hot = (t[:, None, :] == torch.arange(feat.shape[1], device=t.device)[None, :, None]).float()
             k_tok = k_tok + hot @ self.kp_target

@@ -28,6 +28,17 @@ def _phrases(names: tuple[str, ...]) -> list[tuple[str, int]]:
     return sorted(out, key=lambda p: -len(p[0]))
 
 
+def ground_landmark(text: str, landmarks: dict[str, list[float]]) -> np.ndarray:
+    """(4,) world x, y, yaw and a validity flag of the first map landmark (an area, a fixture's
+    dock) the text names; zeros for none."""
+    out = np.zeros(4, np.float32)
+    if landmarks:
+        i = ground(text, list(landmarks))[0]
+        if i >= 0:
+            out[:3], out[3] = list(landmarks.values())[i], 1.0
+    return out
+
+
 def ground(text: str, names: tuple[str, ...] | list[str]) -> np.ndarray:
     """(N_TARGETS,) int keypoint indices into ``names`` in order of mention; -1 for none."""
     t = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "

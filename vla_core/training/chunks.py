@@ -17,7 +17,7 @@ import torch
 from vla_core.policies.action_space import motion_cue
 from vla_core.policies.encoders import PLAN_KINDS
 from vla_core.policies.features import image_inputs, keypoint_inputs
-from vla_core.policies.grounding import N_TARGETS, ground
+from vla_core.policies.grounding import N_TARGETS, ground, ground_landmark
 from vla_core.policies.text import TextEncoder
 
 
@@ -41,15 +41,18 @@ class ChunkData:
     kinds: list[str] = field(default_factory=list)
     images: dict[str, np.ndarray] = field(default_factory=dict)  # camera -> (N, 3, S, S) uint8
     text_targets: np.ndarray | None = None  # (len(texts), N_TARGETS) keypoints each text names (grounding)
+    text_landmarks: np.ndarray | None = None  # (len(texts), 4) map pose each text names (ground_landmark)
 
     def __len__(self) -> int:
         return len(self.state)
 
 
 def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, path_points: int = 8,
-                     fps: float = 10.0, cameras: tuple[str, ...] = (), image_size: int = 96) -> ChunkData:
+                     fps: float = 10.0, cameras: tuple[str, ...] = (), image_size: int = 96,
+                     landmarks: dict[str, list[float]] | None = None) -> ChunkData:
     """``episodes``: EpisodeArrays (vla_core.data.reader), read with images when ``cameras``
-    are wanted; frames are resized to ``image_size`` once here, not per batch."""
+    are wanted; frames are resized to ``image_size`` once here, not per batch. ``landmarks``:
+    the bench's map (sim.envs.landmarks) that plans may name."""
     for cam in cameras:
         missing = [i for i, ep in enumerate(episodes) if cam not in ep.images]
         if missing:
@@ -92,7 +95,8 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
                      cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
                      cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
                      float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images,
-                     text_targets=np.array([ground(s, keypoint_names) for s in names], np.int64).reshape(-1, N_TARGETS))
+                     text_targets=np.array([ground(s, keypoint_names) for s in names], np.int64).reshape(-1, N_TARGETS),
+                     text_landmarks=np.array([ground_landmark(s, landmarks or {}) for s in names], np.float32).reshape(-1, 4))
 
 
 class ChunkSampler:
@@ -135,9 +139,14 @@ class ChunkSampler:
         prev = np.maximum(idx - self.rng.integers(1, self.motion_gap + 1, size=len(idx)), d.episode_start[idx])
         motion = motion_cue(d.state[idx], d.state[prev], (idx - prev) / d.fps)
         target = np.full((len(idx), N_TARGETS), -1, np.int64)
-        if d.text_targets is not None:  # a path plan names nothing
-            target = np.where((kind != path_k)[:, None], d.text_targets[text_i], -1)
-        b = {"state": d.state[idx], "motion": motion, "target": target, "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
+        landmark = np.zeros((len(idx), 4), np.float32)
+        named = (kind != path_k)[:, None]  # a path plan names nothing
+        if d.text_targets is not None:
+            target = np.where(named, d.text_targets[text_i], -1)
+        if d.text_landmarks is not None:
+            landmark = np.where(named, d.text_landmarks[text_i], 0.0).astype(np.float32)
+        b = {"state": d.state[idx], "motion": motion, "target": target, "landmark": landmark,
+             "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
              "action": d.action[chunk], "plan_kind": kind, "plan_text": emb, "plan_path": d.path[idx],
              **{f"rgb.{cam}": frames[idx] for cam, frames in d.images.items()}}
         return {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in b.items()}

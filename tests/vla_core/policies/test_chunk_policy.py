@@ -89,3 +89,12 @@ def test_noise_modes(policy):
 def test_plans_are_grounded_in_keypoints(policy):
     assert policy.batch(observation(), Instruction("place the red mug on the table"))["target"].tolist() == [[0, 1]]
     assert policy.batch(observation(), Path3D(np.zeros((1, 4))))["target"].tolist() == [[-1, -1]]
+
+
+def test_plans_name_map_landmarks_from_the_checkpoint(policy, tmp_path):
+    cfg = ChunkModelConfig(**{**policy.cfg.to_dict(), "grounded": True, "landmarks": {"stove": [0.1, 1.2, 1.57]}})
+    save_checkpoint(ChunkModel(cfg, torch.randn(len(NAMES), 384)), tmp_path / "lm", card="test")
+    p = ChunkPolicy.load(tmp_path / "lm")
+    assert np.allclose(p.batch(observation(), Instruction("navigate to the stove"))["landmark"], [[0.1, 1.2, 1.57, 1]])
+    assert not p.batch(observation(), Instruction("pick the red mug"))["landmark"].any()
+    assert np.all(np.isfinite(p.sample(observation(), Instruction("navigate to the stove"))))

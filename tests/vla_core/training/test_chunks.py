@@ -36,6 +36,23 @@ def test_motion_cue_never_looks_across_episodes(data):
     assert np.all((np.abs(m[:, 0] - 0.5) < 1e-4) | (m[:, 0] == 0))  # 0.05 m/step at 10 Hz, or episode start
 
 
+def test_instruction_samples_carry_the_landmark_they_name():
+    eps = [EpisodeArrays(task="t", state=np.zeros((10, 18), np.float32), action=np.zeros((10, 10), np.float32),
+                         keypoints=np.zeros((10, 1, 3), np.float32), keypoint_names=("red_mug",),
+                         subtask=["navigate:table"] * 5 + ["pick:red_mug"] * 5,
+                         instruction=["navigate to the table"] * 5 + ["pick the red mug"] * 5, motion=None,
+                         path=np.zeros((10, 8, 4), np.float32))]
+    d = build_chunk_data(eps, ["red_mug"], shared_encoder(), landmarks={"table": [0.0, -1.9, -1.5], "shelf": [1, 2, 3]})
+    s = ChunkSampler(d, np.arange(len(d)), 4, {"instruction": 1.0, "path": 1.0}, seed=0)
+    idx = np.repeat(np.arange(10), 20)
+    b = s.batch(idx=idx)
+    lm, kind = b["landmark"].numpy(), b["plan_kind"].numpy()
+    instr = kind == 0  # PLAN_KINDS.index("instruction")
+    nav = instr & (idx < 5)
+    assert nav.any() and np.allclose(lm[nav], [0.0, -1.9, -1.5, 1.0])
+    assert not lm[~nav].any()  # a pick names no landmark; a path plan names nothing
+
+
 def test_bad_balance_is_refused(data):
     with pytest.raises(ValueError, match="balance"):
         ChunkSampler(data, np.arange(len(data)), 4, {"instruction": 1.0}, balance=1.5)

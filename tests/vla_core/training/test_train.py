@@ -73,7 +73,8 @@ def test_warm_start_adds_grounding_to_an_ungrounded_checkpoint(dataset, tmp_path
     assert warm_start(new, tmp_path / "a" / "final") == ["encoder.kp_target", "encoder.target"]
     b = {"state": torch.randn(2, 18), "motion": torch.zeros(2, 7), "keypoints": torch.randn(2, len(old.cfg.keypoint_names), 3),
          "keypoints_valid": torch.ones(2, len(old.cfg.keypoint_names)), "plan_kind": torch.zeros(2, dtype=torch.long),
-         "plan_text": torch.randn(2, 384), "plan_path": torch.zeros(2, 8, 4), "target": torch.tensor([[0, 1], [-1, -1]])}
+         "plan_text": torch.randn(2, 384), "plan_path": torch.zeros(2, 8, 4), "target": torch.tensor([[0, 1], [-1, -1]]),
+         "landmark": torch.tensor([[1.0, 2.0, 0.5, 1.0], [0.0, 0.0, 0.0, 0.0]])}
     b["state"][:, 11:15] = torch.tensor([1.0, 0.0, 0.0, 0.0])
     a, n = old.predict(b, torch_generator(0)), new.eval().predict(b, torch_generator(0))
     assert np.allclose(a.numpy(), n.numpy(), atol=1e-5)

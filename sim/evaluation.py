@@ -60,9 +60,9 @@ def check_config(cfg: dict) -> None:
         raise ConfigError(f"mode {cfg['mode']!r} needs a learned planner; none ships yet (use --mode policy)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
-    from vla_core.planners.oracle import ORACLE_KINDS
+    from vla_core.planners.oracle import DEFAULT_KIND, ORACLE_KINDS
 
-    if cfg["planner"]["name"] == "oracle" and (cfg["planner"].get("kind") or "instruction") not in ORACLE_KINDS:
+    if cfg["planner"]["name"] == "oracle" and (cfg["planner"].get("kind") or DEFAULT_KIND) not in ORACLE_KINDS:
         raise ConfigError(f"planner.kind must be one of {', '.join(ORACLE_KINDS)}, got {cfg['planner'].get('kind')!r}")
     if cfg["policy"]["name"] not in POLICIES:
         raise ConfigError(f"unknown policy {cfg['policy']['name']!r}; available: {', '.join(POLICIES)}")
@@ -114,9 +114,9 @@ class EpisodeRunner:
         self.cfg = cfg
         self.env = make_env(b["name"], obs_mode=b["obs_mode"], cameras=tuple(b.get("cameras") or ()),
                             image_size=int(b["image_size"]))
-        from vla_core.planners import OraclePlanner
+        from vla_core.planners.oracle import DEFAULT_KIND, OraclePlanner
 
-        self.planner = OraclePlanner(self.env, kind=(cfg.get("planner") or {}).get("kind") or "instruction")
+        self.planner = OraclePlanner(self.env, kind=(cfg.get("planner") or {}).get("kind") or DEFAULT_KIND)
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)

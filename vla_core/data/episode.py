@@ -23,7 +23,7 @@ class EpisodeArrays:
     keypoints    (T, K, 3) float32, base frame; NaN rows were not visible. None if the dataset has none
     action       (T, D) float32   (D = 10 on kitchen_r: v, ω, EE xyz, EE quat wxyz, grip)
     subtask      T strings "kind:target[:dest]" (e.g. "place:red_mug:table"); "" when the plan had none
-    instruction  T fine-grained instruction strings (the subtask's text for now)
+    instruction  T fine-grained instruction strings (the oracle's sentence for the sub-step; older datasets: the subtask's)
     motion       T RT-H language motions (vla_core.plans.motion)
     path         (T, 8, 4) float32: EE xyz + grip command of the rest of the step's subtask, in
                  that step's base frame, resampled by arc length

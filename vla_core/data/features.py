@@ -8,7 +8,7 @@ Columns (per frame; T frames per episode, 10 Hz on kitchen_r):
   observation.images.<cam>     video (H, W, 3) optional RGB camera streams
   action                       float32 (10,)   v, ω, EE xyz, EE quat wxyz, grip (0 open … 1 closed)
   plan.subtask                 string          the oracle's subtask, "kind:target[:dest]"
-  plan.instruction             string          fine-grained instruction (the subtask's text for now)
+  plan.instruction             string          fine-grained instruction for the sub-step (older datasets: the subtask's text)
   plan.motion                  string          RT-H language motion of this step's action
   plan.path                    float32 (8, 4)  EE xyz + grip command for the rest of the subtask,
                                                in this step's base frame, resampled by arc length

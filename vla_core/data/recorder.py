@@ -16,6 +16,7 @@ from vla_core.data.episode import EpisodeArrays
 from vla_core.data.labels import path_labels, subtask_key
 from vla_core.data.store import EpisodeStore
 from vla_core.observation import Observation
+from vla_core.plans import Instruction
 from vla_core.plans.motion import MotionThresholds, motion_text
 from vla_core.runtime.loop import StepEvent
 
@@ -48,7 +49,9 @@ class EpisodeBuffer:
         plans = [p for _, _, p in self.steps]
         subtasks = [getattr(p, "subtask", None) for p in plans]
         keys = [subtask_key(s) for s in subtasks]
-        instruction = [s.text() if s is not None else p.to_text() for s, p in zip(subtasks, plans)]
+        # what the oracle said: its fine-grained sentence (the subtask's own is in the subtask key)
+        instruction = [p.text if isinstance(p, Instruction) else (s.text() if s is not None else p.to_text())
+                       for s, p in zip(subtasks, plans)]
         motion = [motion_text(a, o.proprio, self.thresholds) for a, o in zip(action, obs)]
         path = path_labels(np.array([o.proprio.ee_pos for o in obs], dtype=np.float64),
                            np.array([o.proprio.base_pose for o in obs], dtype=np.float64),

@@ -64,7 +64,8 @@ class RolloutRunner:
         self.cfg = cfg
         self.env = env or make_env(cfg.bench, obs_mode=cfg.obs_mode, cameras=cfg.cameras, image_size=cfg.image_size)
         self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
-        self.loop = RuntimeLoop(self.env, OraclePlanner(self.env), ExpertPolicy(self.env),
+        # fine-grained sentences in the plan (recorded as plan.instruction); the expert reads the subtask
+        self.loop = RuntimeLoop(self.env, OraclePlanner(self.env, kind="instruction"), ExpertPolicy(self.env),
                                 LoopConfig(max_steps=cfg.max_steps), on_step=self.buffer)
 
     def run(self, job: Job) -> tuple[dict, EpisodeArrays | None]:

@@ -4,7 +4,9 @@ Works with any env exposing ``ground_truth_plan() -> list[Subtask]`` and
 ``subtask_done(Subtask) -> bool`` (computed from simulator state). Used for
 policy-only evaluation, as the label source, and as the simulated corrector.
 
-Plan kinds: ``instruction`` (the subtask's sentence) and ``path`` (the EE path the
+Plan kinds: ``subtask`` (the subtask's sentence, 'pick the red mug'), ``instruction`` (the
+fine-grained sentence for the sub-step it is in, 'lower the gripper onto the red mug', from
+an env with ``substep_text(subtask)``; the subtask's sentence otherwise) and ``path`` (the EE path the
 scripted expert would take from here to the end of the subtask, which needs an env
 with ``oracle_path(subtask, prev_kind) -> (T, 4)`` world xyz + gripper; the path is
 looked ahead once per subtask and followed with a cursor, as ``path_labels`` cut it
@@ -20,14 +22,15 @@ from vla_core.observation import Observation
 from vla_core.planners.base import PlanResult
 from vla_core.plans import Instruction, Path3D, Subtask
 
-ORACLE_KINDS = ("instruction", "path")
+ORACLE_KINDS = ("subtask", "instruction", "path")
+DEFAULT_KIND = "subtask"  # what the shipped policies were trained on
 PATH_WINDOW = 24  # path points the cursor may move ahead per call
 PATH_TIE = 0.01  # m: points this close to the nearest one count as reached; the cursor takes the one nearest its time guess
 PATH_REPLAN = 0.08  # m: an EE this far from every point ahead gets a fresh lookahead from where it is
 
 
 class OraclePlanner:
-    def __init__(self, env, kind: str = "instruction"):
+    def __init__(self, env, kind: str = DEFAULT_KIND):
         if kind not in ORACLE_KINDS:
             raise ValueError(f"oracle plan kind must be one of {ORACLE_KINDS}, got {kind!r}")
         if kind == "path" and not hasattr(env, "oracle_path"):
@@ -65,6 +68,8 @@ class OraclePlanner:
         step = self.steps[self.index]
         if self.kind == "path":
             return PlanResult(self._path_plan(obs, step), confidence=1.0)
+        if self.kind == "instruction" and hasattr(self.env, "substep_text"):
+            return PlanResult(Instruction(self.env.substep_text(step), subtask=step), confidence=1.0)
         return PlanResult(Instruction(step.text(), subtask=step), confidence=1.0)
 
     def _look_ahead(self, obs: Observation, step: Subtask) -> None:

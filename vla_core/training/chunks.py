@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from vla_core.data.labels import parse_subtask_key
 from vla_core.policies.action_space import motion_cue
 from vla_core.policies.encoders import PLAN_KINDS
 from vla_core.policies.features import image_inputs, keypoint_inputs
 from vla_core.policies.grounding import N_TARGETS, ground, ground_landmark
 from vla_core.policies.text import TextEncoder
+
+SOURCES = PLAN_KINDS + ("subtask",)  # plan_mix keys; a subtask's sentence is a (coarse) instruction plan
 
 
 @dataclass
@@ -27,7 +30,7 @@ class ChunkData:
     keypoints: np.ndarray  # (N, K, 3) zeros where invalid
     valid: np.ndarray  # (N, K)
     action: np.ndarray  # (N, D)
-    instruction: np.ndarray  # (N,) index into texts
+    instruction: np.ndarray  # (N,) index into texts: the oracle's (fine-grained) sentence
     motion: np.ndarray  # (N,) index into texts, -1 when absent
     path: np.ndarray  # (N, P, 4)
     has_path: np.ndarray  # (N,) bool
@@ -42,6 +45,7 @@ class ChunkData:
     images: dict[str, np.ndarray] = field(default_factory=dict)  # camera -> (N, 3, S, S) uint8
     text_targets: np.ndarray | None = None  # (len(texts), N_TARGETS) keypoints each text names (grounding)
     text_landmarks: np.ndarray | None = None  # (len(texts), 4) map pose each text names (ground_landmark)
+    subtask_text: np.ndarray | None = None  # (N,) index into texts of the subtask's own sentence, -1 when absent
 
     def __len__(self) -> int:
         return len(self.state)
@@ -66,7 +70,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         return texts.setdefault(s, len(texts))
 
     cols: dict[str, list] = {k: [] for k in ("state", "kp", "valid", "action", "instr", "motion", "path", "has_path",
-                                             "start", "end", "ep", "kind")}
+                                             "start", "end", "ep", "kind", "sub_text")}
     kinds: dict[str, int] = {}
     start = 0
     for e_i, ep in enumerate(episodes):
@@ -87,6 +91,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         cols["ep"].append(np.full(t, e_i))
         subtasks = ep.subtask if ep.subtask is not None else [""] * t
         cols["kind"].append(np.array([kinds.setdefault(st.split(":")[0], len(kinds)) for st in subtasks]))
+        cols["sub_text"].append(np.array([idx(parse_subtask_key(st).text()) if st else -1 for st in subtasks]))
         start += t
     cat = {k: np.concatenate(v) for k, v in cols.items()}
     images = {cam: np.concatenate([image_inputs(ep.images[cam], image_size) for ep in episodes]) for cam in cameras}
@@ -94,7 +99,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
     return ChunkData(cat["state"].astype(np.float32), cat["kp"], cat["valid"], cat["action"].astype(np.float32),
                      cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
                      cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
-                     float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images,
+                     float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images, subtask_text=cat["sub_text"],
                      text_targets=np.array([ground(s, keypoint_names) for s in names], np.int64).reshape(-1, N_TARGETS),
                      text_landmarks=np.array([ground_landmark(s, landmarks or {}) for s in names], np.float32).reshape(-1, 4))
 
@@ -115,11 +120,14 @@ class ChunkSampler:
             freq = np.bincount(kind) / len(kind)
             w = freq[kind] ** -balance
             self.p = w / w.sum()
-        kinds = [k for k in PLAN_KINDS if plan_mix.get(k, 0) > 0]
+        unknown = set(plan_mix) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"plan_mix keys must be among {SOURCES}, got {sorted(unknown)}")
+        kinds = [k for k in SOURCES if plan_mix.get(k, 0) > 0]
         if not kinds:
-            raise ValueError(f"plan_mix needs a positive weight for one of {PLAN_KINDS}")
+            raise ValueError(f"plan_mix needs a positive weight for one of {SOURCES}")
         w = np.array([plan_mix[k] for k in kinds], dtype=float)
-        self.kinds, self.kind_p = np.array([PLAN_KINDS.index(k) for k in kinds]), w / w.sum()
+        self.kinds, self.kind_p = np.array([SOURCES.index(k) for k in kinds]), w / w.sum()
         self.rng = np.random.default_rng(seed)
 
     def batch(self, size: int | None = None, idx: np.ndarray | None = None) -> dict[str, torch.Tensor]:
@@ -129,12 +137,15 @@ class ChunkSampler:
                 len(self.steps), size=size, p=self.p)
             idx = self.steps[pick]
         chunk = np.minimum(idx[:, None] + np.arange(self.horizon)[None], d.episode_end[idx][:, None])
-        kind = self.kinds[self.rng.choice(len(self.kinds), size=len(idx), p=self.kind_p)]
-        # fall back to the instruction where the drawn kind has no label on this step
-        motion_k, path_k, instr_k = (PLAN_KINDS.index(k) for k in ("motion", "path", "instruction"))
-        kind = np.where((kind == motion_k) & (d.motion[idx] < 0), instr_k, kind)
-        kind = np.where((kind == path_k) & ~d.has_path[idx], instr_k, kind)
-        text_i = np.where(kind == motion_k, d.motion[idx], d.instruction[idx])
+        src = self.kinds[self.rng.choice(len(self.kinds), size=len(idx), p=self.kind_p)]
+        # fall back to the instruction where the drawn source has no label on this step
+        motion_k, path_k, instr_k, sub_k = (SOURCES.index(k) for k in ("motion", "path", "instruction", "subtask"))
+        sub = d.subtask_text[idx] if d.subtask_text is not None else np.full(len(idx), -1)
+        src = np.where((src == motion_k) & (d.motion[idx] < 0), instr_k, src)
+        src = np.where((src == path_k) & ~d.has_path[idx], instr_k, src)
+        src = np.where((src == sub_k) & (sub < 0), instr_k, src)
+        text_i = np.select([src == motion_k, src == sub_k], [d.motion[idx], sub], d.instruction[idx])
+        kind = np.where(src == sub_k, instr_k, src)  # the encoder's plan kind (PLAN_KINDS)
         emb = d.text_emb[text_i] * (kind != path_k)[:, None]
         prev = np.maximum(idx - self.rng.integers(1, self.motion_gap + 1, size=len(idx)), d.episode_start[idx])
         motion = motion_cue(d.state[idx], d.state[prev], (idx - prev) / d.fps)

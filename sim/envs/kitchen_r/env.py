@@ -171,6 +171,12 @@ class KitchenREnv:
         # let go first, so the next subtask never drags the handle along
         return P.fixture_active(m, d, s.target) is active and P.fingers_free(m, d, r.finger_geoms)
 
+    def substep_text(self, s: Subtask) -> str:
+        """The fine-grained instruction for the sub-step ``s`` is in, from simulator state."""
+        from sim.envs.kitchen_r.substeps import substep_text
+
+        return substep_text(self, s)
+
     def oracle_path(self, s: Subtask, prev_kind: str | None = None) -> np.ndarray:
         """(T, 4) world EE xyz + gripper the scripted expert would follow from here to finish ``s``."""
         from sim.experts.lookahead import expert_path

@@ -24,7 +24,7 @@ def recorded(tmp_path_factory):
     recorder = EpisodeRecorder(store)
     raw: list = []
     hook = lambda ev: (recorder(ev), raw[-1].append(ev))  # noqa: E731
-    loop = RuntimeLoop(env, OraclePlanner(env), ExpertPolicy(env), on_step=hook)
+    loop = RuntimeLoop(env, OraclePlanner(env, kind="instruction"), ExpertPolicy(env), on_step=hook)
     tasks = tasks_for("train", "navigate")
     kept = []
     for i, (task, seed) in enumerate(((tasks[0], 3), (tasks[5], 4))):
@@ -53,7 +53,9 @@ def test_read_episodes_returns_what_was_recorded(recorded):
         assert np.isnan(ep.keypoints).any()  # objects not in the episode
         assert ep.keypoint_names == KEYPOINT_NAMES
         assert ep.subtask == [subtask_key(ev.plan.plan.subtask) for ev in steps]
-        assert ep.instruction == [ev.plan.plan.subtask.text() for ev in steps]
+        # the oracle's fine-grained sentence ('drive to the table'), not the subtask's ('navigate to the table')
+        assert ep.instruction == [ev.plan.plan.text for ev in steps]
+        assert all(s.startswith("drive to the ") for s in ep.instruction)
         assert ep.motion == [label_motion(ev.action, ev.prev_obs.proprio).text for ev in steps]
         assert ep.path.shape == (len(steps), 8, 4) and np.all(np.isfinite(ep.path))
         # the path starts at the current EE and ends where the subtask's last action left it

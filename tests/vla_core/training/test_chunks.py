@@ -53,6 +53,16 @@ def test_instruction_samples_carry_the_landmark_they_name():
     assert not lm[~nav].any()  # a pick names no landmark; a path plan names nothing
 
 
+def test_subtask_plans_use_the_subtask_sentence(data):
+    """plan_mix 'subtask' conditions on the subtask's own sentence (from its key) as an instruction plan."""
+    s = ChunkSampler(data, np.arange(len(data)), 4, {"subtask": 1.0}, seed=0)
+    b = s.batch(idx=np.array([0, 95]))
+    want = data.text_emb[[data.texts.index("navigate to the table"), data.texts.index("pick the red mug")]]
+    assert np.allclose(b["plan_text"].numpy(), want) and (b["plan_kind"].numpy() == 0).all()
+    with pytest.raises(ValueError, match="plan_mix keys"):
+        ChunkSampler(data, np.arange(len(data)), 4, {"subtasks": 1.0})
+
+
 def test_bad_balance_is_refused(data):
     with pytest.raises(ValueError, match="balance"):
         ChunkSampler(data, np.arange(len(data)), 4, {"instruction": 1.0}, balance=1.5)

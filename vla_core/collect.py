@@ -40,7 +40,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with sim/eval.py's (seed*100003+i)
 STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
 SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
-            "keep_failures", "thresholds")  # what --resume must match
+            "keep_failures", "thresholds", "action_noise")  # what --resume must match
+SETTING_DEFAULTS = {"action_noise": 0.0}  # settings added later: what collections without them used
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-failures", action="store_true", help="also keep episodes that did not succeed")
     p.add_argument("--thresholds", default=None, metavar="YAML",
                    help="motion label thresholds (default configs/labels/motion.yaml)")
+    p.add_argument("--action-noise", type=float, default=0.0, metavar="SIGMA",
+                   help="DART-style noise: execute the expert's action plus a slowly varying offset of SIGMA m "
+                        "on the EE (5·SIGMA m/s, 20·SIGMA rad/s on the base) while recording its own action, so "
+                        "the data shows corrections back to its path (default 0: none; try 0.01)")
     p.add_argument("--resume", action="store_true", help="continue the collection in --out (same settings)")
     return p
 
@@ -79,6 +84,8 @@ def check_args(args: argparse.Namespace) -> dict:
     for name, low in (("episodes", 1), ("workers", 1), ("image_size", 16), ("seed", 0)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
+    if not 0.0 <= args.action_noise <= 0.1:
+        raise UsageError(f"--action-noise must be in [0, 0.1] m, got {args.action_noise}")
     if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.obs_mode not in ("privileged", "depth"):
@@ -117,7 +124,7 @@ def check_args(args: argparse.Namespace) -> dict:
     return {"bench": args.bench, "split": args.split, "category": args.category, "seed": args.seed,
             "obs_mode": args.obs_mode, "cameras": cameras, "image_size": args.image_size,
             "max_steps": args.max_steps, "keep_failures": bool(args.keep_failures),
-            "thresholds": thresholds.to_dict()}
+            "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise)}
 
 
 def plan_collection(settings: dict, episodes: int):
@@ -141,7 +148,7 @@ def open_store(out: Path, settings: dict, resume: bool, env):
         except StoreError as e:
             raise UsageError(str(e)) from None
         diff = [f"{k} {store.config.get(k)!r} -> {settings[k]!r}" for k in SETTINGS
-                if store.config.get(k) != settings[k]]
+                if store.config.get(k, SETTING_DEFAULTS.get(k)) != settings[k]]
         if diff:
             store.close()
             raise UsageError(f"--resume needs the settings {out} was started with; differs: {'; '.join(diff)}")
@@ -171,7 +178,7 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     start = time.perf_counter()
     rollout = RolloutConfig(settings["bench"], settings["obs_mode"], tuple(settings["cameras"]),
                             settings["image_size"], settings["max_steps"], settings["keep_failures"],
-                            settings["thresholds"])
+                            settings["thresholds"], settings["action_noise"])
     runner = RolloutRunner(rollout)  # also checks the bench builds, before anything is written
     check_cameras(runner.env, settings["cameras"])
     out = Path(args.out)

@@ -33,6 +33,7 @@ def cli(argv, capsys):
     (["--category", "dance"], "unknown category"),
     (["--obs-mode", "x"], "--obs-mode"),
     (["--max-steps", "0"], "--max-steps"),
+    (["--action-noise", "0.5"], "--action-noise must be in"),
     (["--thresholds", "missing.yaml"], "no such file"),
     (["--cameras", "ceiling"], "unknown camera 'ceiling'"),
     (["--frobnicate"], "unrecognized arguments"),

@@ -10,6 +10,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 
 from vla_core.data.episode import EpisodeArrays
+from vla_core.data.noise import ActionNoise
 from vla_core.data.recorder import EpisodeBuffer
 from vla_core.plans.motion import MotionThresholds
 
@@ -25,6 +26,7 @@ class RolloutConfig:
     max_steps: int | None = None  # None: each task's own budget
     keep_failures: bool = False
     thresholds: dict = field(default_factory=dict)  # MotionThresholds fields
+    action_noise: float = 0.0  # DART-style executed-action noise (vla_core.data.noise); 0 = none
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -64,8 +66,10 @@ class RolloutRunner:
         self.cfg = cfg
         self.env = env or make_env(cfg.bench, obs_mode=cfg.obs_mode, cameras=cfg.cameras, image_size=cfg.image_size)
         self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
+        # the loop steps a perturbed env but records the expert's own actions (vla_core.data.noise)
+        stepped = ActionNoise(self.env, cfg.action_noise) if cfg.action_noise > 0 else self.env
         # fine-grained sentences in the plan (recorded as plan.instruction); the expert reads the subtask
-        self.loop = RuntimeLoop(self.env, OraclePlanner(self.env, kind="instruction"), ExpertPolicy(self.env),
+        self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), ExpertPolicy(self.env),
                                 LoopConfig(max_steps=cfg.max_steps), on_step=self.buffer)
 
     def run(self, job: Job) -> tuple[dict, EpisodeArrays | None]:

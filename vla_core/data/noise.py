@@ -1,0 +1,53 @@
+"""DART-style action noise for collection: the sim executes the expert's action plus a slowly
+varying offset, while the dataset records the expert's own action.
+
+Behaviour cloning fails by drifting where demonstrations never went. With the perturbation
+the expert keeps correcting from states a little off its path, and those corrections are
+what gets recorded (Laskey et al., DART, 2017). The offset is an AR(1) process: stationary
+standard deviation ``sigma`` for the EE position (m), 5·sigma m/s for the base speed and
+20·sigma rad/s for its turn rate, correlation time about a second at 10 Hz; the gripper
+and the orientation are left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CORRELATION = 0.9  # per step
+BASE_SCALE = (5.0, 20.0)  # base v (m/s), ω (rad/s) noise per metre of sigma
+
+
+class ActionNoise:
+    """Wraps an env: ``step(a)`` steps it with ``a`` + offset; everything else passes through."""
+
+    def __init__(self, env, sigma: float):
+        if not sigma >= 0:
+            raise ValueError(f"action noise sigma must be ≥ 0, got {sigma}")
+        self.env, self.sigma = env, float(sigma)
+        self.rng = np.random.default_rng(0)
+        self.offset = np.zeros(5)  # base v, ω, EE x, y, z
+        self.last_executed: np.ndarray | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.env, name)
+
+    def reset(self, seed: int, task=None):
+        self.rng = np.random.default_rng([int(seed), 0xDA27])  # an episode's noise follows its seed
+        self.offset = np.zeros(5)
+        return self.env.reset(seed, task)
+
+    def next_offset(self) -> np.ndarray:
+        """(5,) the offset for the next step: base v, ω, EE x, y, z."""
+        scale = self.sigma * np.array([*BASE_SCALE, 1.0, 1.0, 1.0])
+        self.offset = CORRELATION * self.offset + np.sqrt(1 - CORRELATION**2) * self.rng.normal(0.0, scale)
+        return self.offset
+
+    def step(self, action: np.ndarray):
+        a = np.array(action, dtype=np.float64)
+        self.next_offset()
+        d = a.shape[-1]
+        a[d - 8:d - 5] += self.offset[2:]  # EE xyz (vla_core.actions layouts end in xyz, quat, grip)
+        if d == 10:
+            a[:2] += self.offset[:2]
+        self.last_executed = a
+        return self.env.step(a)

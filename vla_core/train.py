@@ -2,6 +2,7 @@
 
     python -m vla_core.train policy=diffusion bench=kitchen_r dataset=data/kitchen_r steps=20000
     python -m vla_core.train policy=flow out=outputs/train/flow       # resumes if out/last exists
+    python -m vla_core.train policy=flow 'dataset=[data/kitchen_r_fine,data/kitchen_r_dart]'   # several as one
 
 Writes ``<out>/last`` (resumable: weights, EMA, optimiser) every ``save_every`` steps,
 ``<out>/best`` (lowest validation loss, EMA weights) and ``<out>/final`` with a card.
@@ -125,14 +126,26 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(int(cfg["threads"]))
     torch.manual_seed(int(cfg["seed"]))
     out = Path(cfg["out"])
-    if not Path(cfg["dataset"]).exists():
-        print(f"error: dataset not found: {cfg['dataset']} (make one with python -m vla_core.collect)", file=sys.stderr)
-        return 2
+    roots = [str(d) for d in (cfg["dataset"] if isinstance(cfg["dataset"], list) else [cfg["dataset"]])]
+    for root in roots:
+        if not Path(root).exists():
+            print(f"error: dataset not found: {root} (make one with python -m vla_core.collect)", file=sys.stderr)
+            return 2
     t0 = time.time()
     cameras = tuple(cfg["policy"]["model"]["cameras"])
-    episodes = read_episodes(cfg["dataset"], images=bool(cameras))
-    if not episodes:
-        print(f"error: dataset {cfg['dataset']} has no episodes", file=sys.stderr)
+    episodes = []
+    for root in roots:  # several datasets (clean + noisy collections) train as one
+        got = read_episodes(root, images=bool(cameras))
+        if not got:
+            print(f"error: dataset {root} has no episodes", file=sys.stderr)
+            return 2
+        if episodes and got[0].keypoint_names != episodes[0].keypoint_names:
+            print(f"error: dataset {root} names other keypoints than {roots[0]}", file=sys.stderr)
+            return 2
+        episodes += got
+    fps = {dataset_fps(root) for root in roots}
+    if len(fps) > 1:
+        print(f"error: datasets were recorded at different rates {sorted(fps)} Hz", file=sys.stderr)
         return 2
     text = shared_encoder()
     names = list(episodes[0].keypoint_names)
@@ -140,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     horizon, gap = int(cfg["policy"]["model"]["horizon"]), int(cfg["policy"]["model"]["n_exec"])
     try:  # a camera the dataset lacks, a balance outside [0, 1]
         data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"],
-                                fps=dataset_fps(cfg["dataset"]), cameras=cameras,
+                                fps=fps.pop(), cameras=cameras,
                                 image_size=int(cfg["policy"]["model"]["image_size"]), landmarks=landmarks)
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap,
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     command = "python -m vla_core.train " + " ".join(argv)
     doc = {"command": command, "data": {"episodes": len(episodes), "frames": len(data),
-                                        "dataset": str(cfg["dataset"])}, "parameters": n_params}
+                                        "dataset": " + ".join(roots)}, "parameters": n_params}
 
     def validate() -> float:
         g = torch_generator(1234)

@@ -36,6 +36,15 @@ def test_train_saves_a_loadable_checkpoint_and_resumes(dataset, tmp_path, policy
     assert doc["step"] == 5 and [h["step"] for h in doc["metrics"]["history"]] == [2, 3, 4, 5]
 
 
+def test_several_datasets_train_as_one(dataset, tmp_path, capsys):
+    assert train([f"dataset=[{dataset},{dataset}]", "policy=flow", f"out={tmp_path / 'two'}", *TINY, "steps=1"]) == 0
+    assert "data: 4 episodes" in capsys.readouterr().out
+    _, doc = load_checkpoint(tmp_path / "two" / "final")
+    assert doc["data"]["dataset"] == f"{dataset} + {dataset}"
+    assert train([f"dataset=[{dataset},{tmp_path / 'none'}]", "policy=flow", f"out={tmp_path / 'x'}", *TINY]) == 2
+    assert "dataset not found" in capsys.readouterr().err
+
+
 def test_rgb_policy_trains_on_recorded_camera_frames(tmp_path, capsys):
     root = tmp_path / "cam"
     assert collect(["--episodes", "1", "--out", str(root), "--category", "navigate", "--max-steps", "12",

@@ -40,8 +40,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with sim/eval.py's (seed*100003+i)
 STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
 SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
-            "keep_failures", "thresholds", "action_noise")  # what --resume must match
-SETTING_DEFAULTS = {"action_noise": 0.0}  # settings added later: what collections without them used
+            "keep_failures", "thresholds", "action_noise", "instructions")  # what --resume must match
+INSTRUCTIONS = "substep"  # plan.instruction holds the oracle's fine-grained sentence (sim/envs/kitchen_r/substeps.py)
+# settings added later: what collections without them used
+SETTING_DEFAULTS = {"action_noise": 0.0, "instructions": "subtask"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +126,7 @@ def check_args(args: argparse.Namespace) -> dict:
     return {"bench": args.bench, "split": args.split, "category": args.category, "seed": args.seed,
             "obs_mode": args.obs_mode, "cameras": cameras, "image_size": args.image_size,
             "max_steps": args.max_steps, "keep_failures": bool(args.keep_failures),
-            "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise)}
+            "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise), "instructions": INSTRUCTIONS}
 
 
 def plan_collection(settings: dict, episodes: int):
@@ -147,8 +149,8 @@ def open_store(out: Path, settings: dict, resume: bool, env):
             store = EpisodeStore.open(out)
         except StoreError as e:
             raise UsageError(str(e)) from None
-        diff = [f"{k} {store.config.get(k)!r} -> {settings[k]!r}" for k in SETTINGS
-                if store.config.get(k, SETTING_DEFAULTS.get(k)) != settings[k]]
+        was = {k: store.config.get(k, SETTING_DEFAULTS.get(k)) for k in SETTINGS}
+        diff = [f"{k} {was[k]!r} -> {settings[k]!r}" for k in SETTINGS if was[k] != settings[k]]
         if diff:
             store.close()
             raise UsageError(f"--resume needs the settings {out} was started with; differs: {'; '.join(diff)}")

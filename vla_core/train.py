@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -113,15 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: bad config/override: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
     import torch
-    from safetensors.torch import load_file
-    from tqdm import tqdm
 
+    from sim.envs import landmarks as bench_landmarks
     from vla_core.data.reader import dataset_fps, read_episodes
-    from vla_core.policies.checkpoint import CheckpointError, save_checkpoint, torch_generator
+    from vla_core.policies.checkpoint import CheckpointError, save_checkpoint
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
-    from vla_core.training.state import has_train_state, load_train_state, save_train_state
-    from sim.envs import landmarks as bench_landmarks
+    from vla_core.training.loop import ResumeError, fit
+    from vla_core.training.state import has_train_state
 
     torch.set_num_threads(int(cfg["threads"]))
     torch.manual_seed(int(cfg["seed"]))
@@ -182,75 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {cfg['policy']['name']}, {sum(p.numel() for p in model.parameters()):,} parameters on {device}"
           + (f", cameras {list(cameras)} at {model.cfg.image_size}px" if cameras else ""), flush=True)
     val_batches = [{k: v.to(device) for k, v in b.items()} for b in val_batches]
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
-    total, warm = int(cfg["steps"]), int(cfg["warmup"])
-
-    def lr_at(s: int) -> float:  # linear warm-up, cosine decay
-        return float(cfg["lr"]) * min(1.0, (s + 1) / max(warm, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
-
-    step, best, history = 0, float("inf"), []
-    if cfg["resume"] and has_train_state(out / "last"):
-        meta = load_train_state(out / "last", model, opt)
-        ema.load_state_dict(load_file(str(out / "last" / "model.safetensors")))
-        step, best, history = meta["step"], meta["best_val"], meta["history"]
-        sampler.rng = np.random.default_rng([int(cfg["seed"]), step])
-        print(f"resumed from {out / 'last'} at step {step}", flush=True)
-    n_params = sum(p.numel() for p in model.parameters())
     command = "python -m vla_core.train " + " ".join(argv)
     doc = {"command": command, "data": {"episodes": len(episodes), "frames": len(data),
-                                        "dataset": " + ".join(roots)}, "parameters": n_params}
+                                        "dataset": " + ".join(roots)}, "parameters": sum(p.numel() for p in model.parameters())}
 
-    def validate() -> float:
-        g = torch_generator(1234)
-        with torch.no_grad():
-            return float(np.mean([ema.loss(b, g).item() for b in val_batches]))
-
-    def save(where: str, metrics: dict) -> None:
+    def save(ema, where: str, step: int, metrics: dict) -> None:
         d = {**doc, "step": step, "metrics": metrics, "train": {k: cfg[k] for k in
                                                                  ("seed", "steps", "batch_size", "lr", "plan_mix")}}
         save_checkpoint(ema, out / where, d, card_text(cfg, d))
 
-    eval_every = int(cfg["eval_every"])
-    bar = tqdm(total=total, initial=step, desc=f"train {cfg['policy']['name']}", dynamic_ncols=True)
-    decay = float(cfg["ema"])
-    model.train()
-    while step < total:
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step)
-        batch = {k: v.to(device, non_blocking=True) for k, v in sampler.batch(int(cfg["batch_size"])).items()}
-        loss = model.loss(batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        with torch.no_grad():
-            d = min(decay, (1 + step) / (10 + step))
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1 - d)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}", best_val=f"{best:.4f}")
-        if step % int(cfg["val_every"]) == 0 or step == total:
-            val = validate()
-            entry = {"step": step, "train_loss": round(loss.item(), 5), "val_loss": round(val, 5)}
-            if val < best:
-                best = val
-                save("best", {"val_loss": round(val, 5), "step": step})
-            if eval_every and step % eval_every == 0:
-                entry["sim_success"] = sim_eval(ema, cfg)
-            history.append(entry)
-            bar.write(json.dumps(entry))
-        if step % int(cfg["save_every"]) == 0 or step == total:
-            save("last", {"val_loss": history[-1]["val_loss"] if history else None})
-            save_train_state(out / "last", model, opt, {"step": step, "best_val": best, "history": history})
-    bar.close()
-    metrics = {"val_loss": history[-1]["val_loss"], "best_val_loss": round(best, 5), "history": history,
-               "train_seconds": round(time.time() - t0)}
-    save("final", metrics)
-    print(f"done: {out / 'final'} (val loss {history[-1]['val_loss']}, best {best:.5f})")
+    try:
+        metrics = fit(model, sampler, val_batches, cfg, out, save, desc=f"train {cfg['policy']['name']}",
+                      evaluate=lambda ema: sim_eval(ema, cfg))
+    except ResumeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"done: {out / 'final'} (val loss {metrics['val_loss']}, best {metrics['best_val_loss']:.5f})")
     return 0
 
 

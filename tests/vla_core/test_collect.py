@@ -120,3 +120,21 @@ def test_sigkill_mid_collection_with_workers_loses_at_most_the_episodes_in_fligh
     log = [json.loads(line) for line in (out / "meta" / "vla_stack" / "episodes.jsonl").read_text().splitlines()]
     assert [r["job"] for r in log] == list(range(6)) and all(r["kept"] for r in log)
     assert not (out / collect.STAGING).exists()
+
+
+def test_resume_reads_settings_older_collections_did_not_record(tmp_path, capsys):
+    """A collection from before --action-noise and fine-grained instructions resumes only into what it
+    holds: no noise is the same, but its plan.instruction holds subtask sentences, so it is refused."""
+    out = tmp_path / "ds"
+    code, err = cli(["--episodes", 1, *NAV, "--max-steps", 20, "--keep-failures", "--out", out], capsys)
+    assert code == 0, err
+    commit = json.loads((out / COMMIT_FILE).read_text())
+    del commit["config"]["action_noise"]
+    (out / COMMIT_FILE).write_text(json.dumps(commit))
+    code, err = cli(["--episodes", 2, *NAV, "--max-steps", 20, "--keep-failures", "--out", out, "--resume"], capsys)
+    assert code == 0, err  # missing action_noise reads as 0.0
+    commit = json.loads((out / COMMIT_FILE).read_text())
+    del commit["config"]["instructions"]
+    (out / COMMIT_FILE).write_text(json.dumps(commit))
+    code, err = cli(["--episodes", 3, *NAV, "--max-steps", 20, "--keep-failures", "--out", out, "--resume"], capsys)
+    assert code == 2 and "instructions 'subtask' -> 'substep'" in err

@@ -6,7 +6,10 @@ the expert keeps correcting from states a little off its path, and those correct
 what gets recorded (Laskey et al., DART, 2017). The offset is an AR(1) process: stationary
 standard deviation ``sigma`` for the EE position (m), 5·sigma m/s for the base speed and
 20·sigma rad/s for its turn rate, correlation time about a second at 10 Hz; the gripper
-and the orientation are left alone.
+and the orientation are left alone. The base is perturbed only while the expert drives it
+(|v| or |ω| over DRIVING): the base integrates its velocity commands, and an expert that
+holds still to manipulate never steers back, so noise there would be a random walk the
+data does not correct.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 CORRELATION = 0.9  # per step
 BASE_SCALE = (5.0, 20.0)  # base v (m/s), ω (rad/s) noise per metre of sigma
+DRIVING = (0.05, 0.1)  # m/s, rad/s: a base command above either is the expert driving
 
 
 class ActionNoise:
@@ -47,7 +51,7 @@ class ActionNoise:
         self.next_offset()
         d = a.shape[-1]
         a[d - 8:d - 5] += self.offset[2:]  # EE xyz (vla_core.actions layouts end in xyz, quat, grip)
-        if d == 10:
+        if d == 10 and (abs(a[0]) > DRIVING[0] or abs(a[1]) > DRIVING[1]):
             a[:2] += self.offset[:2]
         self.last_executed = a
         return self.env.step(a)

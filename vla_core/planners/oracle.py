@@ -23,7 +23,7 @@ from vla_core.planners.base import PlanResult
 from vla_core.plans import Instruction, Path3D, Subtask
 
 ORACLE_KINDS = ("subtask", "instruction", "path")
-DEFAULT_KIND = "subtask"  # what the shipped policies were trained on
+DEFAULT_KIND = "subtask"  # what every policy trained so far knows (reports before f55525a call it 'instruction')
 PATH_WINDOW = 24  # path points the cursor may move ahead per call
 PATH_TIE = 0.01  # m: points this close to the nearest one count as reached; the cursor takes the one nearest its time guess
 PATH_REPLAN = 0.08  # m: an EE this far from every point ahead gets a fresh lookahead from where it is

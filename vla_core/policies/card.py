@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = read_config(args.checkpoint)
         report = json.loads(Path(args.report).read_text())
+        evaluated = (report.get("meta", {}).get("config", {}).get("policy") or {}).get("checkpoint")
+        if not evaluated or Path(evaluated).resolve() != Path(args.checkpoint).resolve():
+            print(f"error: {args.report} evaluated {evaluated or 'no checkpoint'}, not {args.checkpoint}",
+                  file=sys.stderr)
+            return 2
         text = card_text(cfg, report, args.collect, args.name)
     except (CheckpointError, OSError, json.JSONDecodeError, KeyError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)

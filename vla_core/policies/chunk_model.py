@@ -6,6 +6,7 @@ Works on batches of tensors (training and inference alike); ``ChunkPolicy`` in
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -48,6 +49,9 @@ class ChunkModelConfig:
             raise ValueError(f"action_dim must be 10 (mobile) or 8 (arm), got {self.action_dim}")
         if self.horizon % 2:
             raise ValueError("horizon must be even (the U-Net halves it)")
+        for name, pose in self.landmarks.items():
+            if len(pose) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pose):
+                raise ValueError(f"landmark {name!r} must be a finite (x, y, yaw), got {pose!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

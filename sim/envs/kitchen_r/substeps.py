@@ -4,8 +4,9 @@
 the red mug', 'grasp the red mug', 'lift the red mug'. The sentence is a function of simulator
 state only (never of the expert's memory), so the oracle says the same thing whether the
 expert or a learned policy is driving: data labels and policy-mode plans agree by
-construction. Sentences name things in the subtask's own words, so grounding
-(vla_core.policies.grounding) finds the same keypoints and landmarks.
+construction. Sentences name the subtask's target in its own words, so grounding
+(vla_core.policies.grounding) finds the same keypoint ('release the red mug' no longer names
+where it goes: by then it is there).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ RELEASE_CLEARANCE = 0.03  # m: a held object this close over its support is set 
 LOWERING_VZ = -0.05  # m/s: a held object sinking this fast (and not mainly sideways) is being lowered
 NEAR_HANDLE = 0.07  # m: EE site this close to a handle's site is at it (knob grasps sit ~5 cm off)
 OPEN_WIDTH = 0.075  # m: fingers opened wider than this are open (fully open 0.08)
-DOCKED_XY, DOCKED_YAW, DOCKED_SPEED = 0.06, 0.1, 0.05  # m, rad, m/s: the base is at a fixture's dock
+# the base is at a fixture's dock: between the expert's own docking test (3 cm, 0.05 rad, stopped)
+# and the 'docked' predicate of navigate subtasks (predicates.DOCKED_TOL_*, looser)
+DOCKED_XY, DOCKED_YAW, DOCKED_SPEED = 0.06, 0.1, 0.05  # m, rad, m/s
 
 FIXTURE_VERB = {"open": "pull the {f} open", "close": "push the {f} closed", "turn_on": "turn the {f} on",
                 "turn_off": "turn the {f} off", "switch_on": "push the {f} on", "switch_off": "push the {f} off"}

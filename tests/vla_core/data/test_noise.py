@@ -27,17 +27,22 @@ def test_offset_statistics_and_seeding():
         ActionNoise(None, -1.0)
 
 
-def test_step_perturbs_position_and_base_only(env):
+def test_step_perturbs_position_and_a_driving_base_only(env):
     n = ActionNoise(env, 0.02)
     obs = n.reset(3, tasks_for("train", "navigate")[0])
-    hold = np.concatenate([[0.0, 0.0], obs.proprio.ee_pos, obs.proprio.ee_quat, [0.0]])
-    n.step(hold)
-    d = n.last_executed - hold
+    drive = np.concatenate([[0.3, 0.0], obs.proprio.ee_pos, obs.proprio.ee_quat, [0.0]])
+    n.step(drive)
+    d = n.last_executed - drive
     assert np.all(d[:5] != 0) and np.all(d[5:] == 0)  # base v ω, EE xyz moved; quaternion, gripper untouched
     first = n.last_executed.copy()
     n.reset(3, tasks_for("train", "navigate")[0])
-    n.step(hold)
+    n.step(drive)
     np.testing.assert_array_equal(n.last_executed, first)  # an episode's noise follows its seed
+    hold = drive.copy()
+    hold[0] = 0.0
+    for _ in range(5):
+        n.step(hold)
+        assert np.all(n.last_executed[:2] == 0) and np.any(n.last_executed[2:5] != hold[2:5])  # a parked base stays parked
 
 
 def test_noisy_collection_records_the_experts_actions(env):

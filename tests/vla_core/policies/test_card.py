@@ -18,7 +18,8 @@ def test_card_carries_the_commands_and_the_measured_rates(tmp_path, capsys):
     save_checkpoint(ChunkModel(cfg, torch.zeros(1, 384)), tmp_path / "ck", extra=extra)
     report = {"meta": {"bench": "kitchen_r", "split": "test", "mode": "policy", "seed": 1, "commit": "abc",
                        "command": "python sim/eval.py --bench kitchen_r --mode policy --episodes 2",
-                       "config": {"planner": {"name": "oracle", "kind": "subtask"}}},
+                       "config": {"planner": {"name": "oracle", "kind": "subtask"},
+                                  "policy": {"name": "flow", "checkpoint": str(tmp_path / "ck")}}},
               "summary": [{"category": "navigate", "n": 2, "successes": 1, "rate": 0.5, "ci_low": 0.09,
                            "ci_high": 0.91, "mean_length": 80.0}]}
     (tmp_path / "r.json").write_text(json.dumps(report))
@@ -28,5 +29,9 @@ def test_card_carries_the_commands_and_the_measured_rates(tmp_path, capsys):
                    "python sim/eval.py --bench kitchen_r --mode policy --episodes 2", "| navigate | 2 | 50.0 | [9.0, 91.0] | 80 |"):
         assert needed in card, needed
     assert main([str(tmp_path / "ck"), "--report", str(tmp_path / "none.json")]) == 2
+    report["meta"]["config"]["policy"] = {"name": "expert"}  # a report of something else
+    (tmp_path / "r2.json").write_text(json.dumps(report))
+    assert main([str(tmp_path / "ck"), "--report", str(tmp_path / "r2.json")]) == 2
+    assert "evaluated no checkpoint" in capsys.readouterr().err
     assert main([str(tmp_path / "nock"), "--report", str(tmp_path / "r.json")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err

@@ -34,6 +34,7 @@ def test_train_saves_a_loadable_checkpoint_and_resumes(dataset, tmp_path, policy
     assert train([*args, "steps=5"]) == 0  # resumes from out/last at step 3
     doc = json.loads((out / "final" / "config.json").read_text())
     assert doc["step"] == 5 and [h["step"] for h in doc["metrics"]["history"]] == [2, 3, 4, 5]
+    assert train([*args, "steps=7", "policy.model.d_model=16"]) == 2  # out/last is another model: refused
 
 
 def test_several_datasets_train_as_one(dataset, tmp_path, capsys):

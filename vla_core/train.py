@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from sim.envs import landmarks as bench_landmarks
-    from vla_core.data.reader import dataset_fps, read_episodes
+    from vla_core.data.reader import read_datasets
     from vla_core.policies.checkpoint import CheckpointError, save_checkpoint
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
@@ -125,25 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(int(cfg["seed"]))
     out = Path(cfg["out"])
     roots = [str(d) for d in (cfg["dataset"] if isinstance(cfg["dataset"], list) else [cfg["dataset"]])]
-    for root in roots:
-        if not Path(root).exists():
-            print(f"error: dataset not found: {root} (make one with python -m vla_core.collect)", file=sys.stderr)
-            return 2
     t0 = time.time()
     cameras = tuple(cfg["policy"]["model"]["cameras"])
-    episodes = []
-    for root in roots:  # several datasets (clean + noisy collections) train as one
-        got = read_episodes(root, images=bool(cameras))
-        if not got:
-            print(f"error: dataset {root} has no episodes", file=sys.stderr)
-            return 2
-        if episodes and got[0].keypoint_names != episodes[0].keypoint_names:
-            print(f"error: dataset {root} names other keypoints than {roots[0]}", file=sys.stderr)
-            return 2
-        episodes += got
-    fps = {dataset_fps(root) for root in roots}
-    if len(fps) > 1:
-        print(f"error: datasets were recorded at different rates {sorted(fps)} Hz", file=sys.stderr)
+    try:  # several datasets (clean + noisy collections) train as one
+        episodes, fps = read_datasets(roots, images=bool(cameras))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     text = shared_encoder()
     names = list(episodes[0].keypoint_names)
@@ -151,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     horizon, gap = int(cfg["policy"]["model"]["horizon"]), int(cfg["policy"]["model"]["n_exec"])
     try:  # a camera the dataset lacks, a balance outside [0, 1]
         data = build_chunk_data(episodes, names, text, cfg["policy"]["model"]["path_points"],
-                                fps=fps.pop(), cameras=cameras,
+                                fps=fps, cameras=cameras,
                                 image_size=int(cfg["policy"]["model"]["image_size"]), landmarks=landmarks)
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap,

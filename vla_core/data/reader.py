@@ -126,6 +126,25 @@ def read_episodes(root: str | Path, repo_id: str | None = None, images: bool = F
     return episodes
 
 
+def read_datasets(roots: list[str], images: bool = False) -> tuple[list[EpisodeArrays], float]:
+    """Several datasets read as one (clean + noisy collections): (episodes, fps). ValueError with
+    one line for a missing or empty dataset, other keypoint sets, or other rates."""
+    episodes: list[EpisodeArrays] = []
+    for root in roots:
+        if not Path(root).exists():
+            raise ValueError(f"dataset not found: {root} (make one with python -m vla_core.collect)")
+        got = read_episodes(root, images=images)
+        if not got:
+            raise ValueError(f"dataset {root} has no episodes")
+        if episodes and got[0].keypoint_names != episodes[0].keypoint_names:
+            raise ValueError(f"dataset {root} names other keypoints than {roots[0]}")
+        episodes += got
+    fps = {dataset_fps(root) for root in roots}
+    if len(fps) > 1:
+        raise ValueError(f"datasets were recorded at different rates {sorted(fps)} Hz")
+    return episodes, fps.pop()
+
+
 def _decode_images(ds, rows: np.ndarray, episode_index: int, timestamps: np.ndarray) -> dict[str, np.ndarray]:
     """camera -> (T, H, W, 3) uint8 of one episode: video streams decoded in one call each
     (lerobot's decode_video_frames), image columns read from the rows."""

@@ -22,15 +22,17 @@ class CheckpointError(RuntimeError):
     pass
 
 
-def save_checkpoint(model: ChunkModel, path: str | Path, extra: dict | None = None, card: str | None = None) -> Path:
-    """Writes atomically (temp file + rename) so a kill mid-save never leaves a half checkpoint."""
+def save_checkpoint(model: torch.nn.Module, path: str | Path, extra: dict | None = None, card: str | None = None,
+                    fmt: str = FORMAT) -> Path:
+    """Writes atomically (temp file + rename) so a kill mid-save never leaves a half checkpoint.
+    ``model.cfg.to_dict()`` is stored as the config; ``fmt`` names what kind of model it is."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = path / (WEIGHTS + ".tmp")
-    save_file(tensors, str(tmp), metadata={"format": FORMAT})
+    save_file(tensors, str(tmp), metadata={"format": fmt})
     os.replace(tmp, path / WEIGHTS)
-    doc = {"format": FORMAT, "model": model.cfg.to_dict(), **(extra or {})}
+    doc = {"format": fmt, "model": model.cfg.to_dict(), **(extra or {})}
     tmp = path / (CONFIG + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2))
     os.replace(tmp, path / CONFIG)
@@ -39,7 +41,7 @@ def save_checkpoint(model: ChunkModel, path: str | Path, extra: dict | None = No
     return path
 
 
-def read_config(path: str | Path) -> dict:
+def read_config(path: str | Path, fmt: str = FORMAT) -> dict:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -49,17 +51,22 @@ def read_config(path: str | Path) -> dict:
         doc = json.loads((path / CONFIG).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"corrupt {CONFIG} in {path}: {e}") from None
-    if doc.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {FORMAT} checkpoint (format={doc.get('format')!r})")
+    if doc.get("format") != fmt:
+        raise CheckpointError(f"{path} is not a {fmt} checkpoint (format={doc.get('format')!r})")
     return doc
 
 
 def load_checkpoint(path: str | Path) -> tuple[ChunkModel, dict]:
-    """→ (model in eval mode, the config.json document)."""
+    """→ (chunk policy model in eval mode, the config.json document)."""
+    return load_model(path, ChunkModel, ChunkModelConfig, FORMAT)
+
+
+def load_model(path: str | Path, model_cls, cfg_cls, fmt: str) -> tuple[torch.nn.Module, dict]:
+    """→ (``model_cls(cfg_cls(**config))`` with the weights, in eval mode; the config.json document)."""
     path = Path(path)
-    doc = read_config(path)
+    doc = read_config(path, fmt)
     try:
-        cfg = ChunkModelConfig(**doc["model"])
+        cfg = cfg_cls(**doc["model"])
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"bad model config in {path / CONFIG}: {e}") from None
     if not (path / WEIGHTS).is_file():
@@ -68,7 +75,7 @@ def load_checkpoint(path: str | Path) -> tuple[ChunkModel, dict]:
         tensors = load_file(str(path / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"corrupt weights in {path / WEIGHTS}: {e}") from None
-    model = ChunkModel(cfg)
+    model = model_cls(cfg)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:

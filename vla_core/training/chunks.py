@@ -46,6 +46,7 @@ class ChunkData:
     text_targets: np.ndarray | None = None  # (len(texts), N_TARGETS) keypoints each text names (grounding)
     text_landmarks: np.ndarray | None = None  # (len(texts), 4) map pose each text names (ground_landmark)
     subtask_text: np.ndarray | None = None  # (N,) index into texts of the subtask's own sentence, -1 when absent
+    task: np.ndarray | None = None  # (N,) index into texts of the episode's task
 
     def __len__(self) -> int:
         return len(self.state)
@@ -70,7 +71,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         return texts.setdefault(s, len(texts))
 
     cols: dict[str, list] = {k: [] for k in ("state", "kp", "valid", "action", "instr", "motion", "path", "has_path",
-                                             "start", "end", "ep", "kind", "sub_text")}
+                                             "start", "end", "ep", "kind", "sub_text", "task")}
     kinds: dict[str, int] = {}
     start = 0
     for e_i, ep in enumerate(episodes):
@@ -91,6 +92,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         cols["ep"].append(np.full(t, e_i))
         subtasks = ep.subtask if ep.subtask is not None else [""] * t
         cols["kind"].append(np.array([kinds.setdefault(st.split(":")[0], len(kinds)) for st in subtasks]))
+        cols["task"].append(np.full(t, idx(ep.task)))
         cols["sub_text"].append(np.array([idx(parse_subtask_key(st).text()) if st else -1 for st in subtasks]))
         start += t
     cat = {k: np.concatenate(v) for k, v in cols.items()}
@@ -100,6 +102,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
                      cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
                      cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
                      float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images, subtask_text=cat["sub_text"],
+                     task=cat["task"],
                      text_targets=np.array([ground(s, keypoint_names) for s in names], np.int64).reshape(-1, N_TARGETS),
                      text_landmarks=np.array([ground_landmark(s, landmarks or {}) for s in names], np.float32).reshape(-1, 4))
 
@@ -147,8 +150,7 @@ class ChunkSampler:
         text_i = np.select([src == motion_k, src == sub_k], [d.motion[idx], sub], d.instruction[idx])
         kind = np.where(src == sub_k, instr_k, src)  # the encoder's plan kind (PLAN_KINDS)
         emb = d.text_emb[text_i] * (kind != path_k)[:, None]
-        prev = np.maximum(idx - self.rng.integers(1, self.motion_gap + 1, size=len(idx)), d.episode_start[idx])
-        motion = motion_cue(d.state[idx], d.state[prev], (idx - prev) / d.fps)
+        motion = motion_cue_at(d, idx, self.rng, self.motion_gap)
         target = np.full((len(idx), N_TARGETS), -1, np.int64)
         landmark = np.zeros((len(idx), 4), np.float32)
         named = (kind != path_k)[:, None]  # a path plan names nothing
@@ -161,6 +163,13 @@ class ChunkSampler:
              "action": d.action[chunk], "plan_kind": kind, "plan_text": emb, "plan_path": d.path[idx],
              **{f"rgb.{cam}": frames[idx] for cam, frames in d.images.items()}}
         return {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in b.items()}
+
+
+def motion_cue_at(d: ChunkData, idx: np.ndarray, rng: np.random.Generator, gap: int) -> np.ndarray:
+    """(B, 7) motion cue of steps ``idx`` against an observation 1…gap steps earlier in the same
+    episode (what a policy executing ``gap`` actions per call saw last time)."""
+    prev = np.maximum(idx - rng.integers(1, gap + 1, size=len(idx)), d.episode_start[idx])
+    return motion_cue(d.state[idx], d.state[prev], (idx - prev) / d.fps)
 
 
 def split_episodes(data: ChunkData, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

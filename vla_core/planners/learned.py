@@ -1,0 +1,198 @@
+"""LearnedPlanner: a small model trained on collected data, (observation, task, history) → plan.
+
+As RT-H and YAY do for language motions, plans are classified over closed vocabularies, one
+head per plan kind: the subtask (its key, e.g. 'pick:red_mug'), the fine-grained instruction
+(the sentences seen in training), the RT-H language motion (``MOTION_VOCAB``), and the EE path
+(regressed, (P, 4) in the base frame). The observation goes through the same encoder the chunk
+policies use (``ObsPlanEncoder``, grounded), with the task's sentence in the plan slot; the
+history is the subtask the planner said before the current one. Confidence is the softmax
+probability of the chosen class (paths: of the subtask), what conformal calibration thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vla_core.plans.motion import MOTION_VOCAB
+from vla_core.policies.encoders import PLAN_KINDS, ObsPlanEncoder
+from vla_core.policies.normalizer import RangeNormalizer
+from vla_core.policies.text import TEXT_DIM
+
+HEADS = ("subtask", "instruction", "motion", "path")
+LABELS = {"subtask": "subtask", "instruction": "instruction", "motion": "motion_label"}  # head → batch key
+
+
+@dataclass
+class PlannerModelConfig:
+    keypoint_names: list[str] = field(default_factory=list)
+    landmarks: dict[str, list[float]] = field(default_factory=dict)
+    subtasks: list[str] = field(default_factory=list)  # subtask keys ('pick:red_mug'), the subtask head's classes
+    instructions: list[str] = field(default_factory=list)  # the instruction head's classes
+    path_points: int = 8
+    d_model: int = 96
+    layers: int = 2
+    heads: int = 4
+    path_weight: float = 1.0  # of the path regression loss beside the three cross-entropies
+
+    def __post_init__(self) -> None:
+        if not self.subtasks or not self.instructions:
+            raise ValueError("a planner needs at least one subtask and one instruction class")
+        for name, pose in self.landmarks.items():
+            if len(pose) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pose):
+                raise ValueError(f"landmark {name!r} must be a finite (x, y, yaw), got {pose!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PlannerModel(nn.Module):
+    def __init__(self, cfg: PlannerModelConfig, keypoint_name_emb: torch.Tensor | None = None):
+        super().__init__()
+        self.cfg = cfg
+        if keypoint_name_emb is None:  # filled from the checkpoint on load
+            keypoint_name_emb = torch.zeros(len(cfg.keypoint_names), TEXT_DIM)
+        d = cfg.d_model
+        self.encoder = ObsPlanEncoder(keypoint_name_emb, TEXT_DIM, d, cfg.layers, cfg.heads, cfg.path_points,
+                                      grounded=True)
+        self.history = nn.Sequential(nn.Linear(TEXT_DIM, d), nn.Mish(), nn.Linear(d, d))
+        self.trunk = nn.Sequential(nn.Linear(self.encoder.out_dim + d, 4 * d), nn.Mish(), nn.Linear(4 * d, 4 * d),
+                                   nn.Mish())
+        self.out = nn.ModuleDict({"subtask": nn.Linear(4 * d, len(cfg.subtasks)),
+                                  "instruction": nn.Linear(4 * d, len(cfg.instructions)),
+                                  "motion": nn.Linear(4 * d, len(MOTION_VOCAB)),
+                                  "path": nn.Linear(4 * d, 4 * cfg.path_points)})
+        self.path_norm = RangeNormalizer(4)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """batch: the encoder's observation inputs (state, motion, keypoints, keypoints_valid, target,
+        landmark), task (B, TEXT_DIM) the task's sentence embedding, history (B, TEXT_DIM) the previous
+        subtask's (zeros at the start). → logits (B, classes) per class head, path (B, P, 4) normalised."""
+        b = batch["state"].shape[0]
+        enc_in = {**batch, "plan_kind": torch.full((b,), PLAN_KINDS.index("instruction"), dtype=torch.long,
+                                                   device=batch["state"].device),
+                  "plan_text": batch["task"],
+                  "plan_path": torch.zeros(b, self.cfg.path_points, 4, device=batch["state"].device)}
+        h = self.trunk(torch.cat([self.encoder(enc_in), self.history(batch["history"])], dim=-1))
+        out = {k: self.out[k](h) for k in ("subtask", "instruction", "motion")}
+        out["path"] = self.out["path"](h).view(b, self.cfg.path_points, 4)
+        return out
+
+    def loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        """batch also holds the labels: subtask, instruction, motion_label (B,) long class indices (−1:
+        no label), path (B, P, 4) and has_path (B,) bool. ('motion' is the encoder's motion cue.)"""
+        out = self(batch)
+        total = sum(F.cross_entropy(out[k], batch[key], ignore_index=-1) for k, key in LABELS.items()
+                    if (batch[key] >= 0).any())
+        has = batch["has_path"]
+        if has.any():
+            total = total + self.cfg.path_weight * F.mse_loss(out["path"][has], self.path_norm(batch["path"][has]))
+        return total
+
+    @torch.no_grad()
+    def predict(self, batch: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, torch.Tensor] | torch.Tensor]:
+        """→ {head: (class index (B,), probability (B,))} for the class heads, path (B, P, 4) base frame."""
+        out = self(batch)
+        pred = {}
+        for k in ("subtask", "instruction", "motion"):
+            p = out[k].softmax(-1)
+            conf, idx = p.max(-1)
+            pred[k] = (idx, conf)
+        pred["path"] = self.path_norm.inverse(out["path"])
+        return pred
+
+
+def motion_index(text: str | None) -> int:
+    """Class of a language motion in MOTION_VOCAB; −1 for none or one outside the grammar."""
+    return _MOTION_INDEX.get(text, -1) if text else -1
+
+
+_MOTION_INDEX = {t: i for i, t in enumerate(MOTION_VOCAB)}
+
+
+def history_index(subtask_ids: np.ndarray, episode_start: np.ndarray) -> np.ndarray:
+    """(N,) subtask class per step (−1 none) → (N,) the class of the previous, different subtask
+    of the same episode (−1 at its first subtask): what the planner said before this one."""
+    n = len(subtask_ids)
+    prev = np.full(n, -1, np.int64)
+    for i in range(1, n):
+        if episode_start[i] == i:
+            continue
+        if subtask_ids[i] != subtask_ids[i - 1]:
+            prev[i] = subtask_ids[i - 1]
+        else:
+            prev[i] = prev[i - 1]
+    return prev
+
+
+PLANNER_FORMAT = "vla_stack.planner/1"
+OUTPUT_KINDS = ("subtask", "instruction", "motion", "path")  # what a LearnedPlanner can be asked to say
+
+
+class LearnedPlanner:
+    """The planner contract over a trained PlannerModel; ``kind`` picks the head that speaks.
+    Every plan carries the predicted subtask; the confidence is that head's probability."""
+
+    def __init__(self, model: PlannerModel, kind: str = "instruction"):
+        if kind not in OUTPUT_KINDS:
+            raise ValueError(f"learned planner kind must be one of {OUTPUT_KINDS}, got {kind!r}")
+        from vla_core.policies.text import shared_encoder
+
+        self.model, self.kind, self.cfg = model.eval(), kind, model.cfg
+        self.text = shared_encoder()
+        self.reset("")
+
+    @classmethod
+    def load(cls, path, kind: str = "instruction") -> "LearnedPlanner":
+        from vla_core.policies.checkpoint import load_model
+
+        model, _ = load_model(path, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
+        return cls(model, kind)
+
+    def reset(self, task: str) -> None:
+        from vla_core.policies.grounding import ground, ground_landmark
+
+        self.task = task
+        self._task_in = {"task": self.text(task) if task else np.zeros(TEXT_DIM, np.float32),
+                         "target": ground(task, self.cfg.keypoint_names),
+                         "landmark": ground_landmark(task, self.cfg.landmarks)}
+        self.current: str | None = None  # the subtask key said last
+        self.previous: str | None = None  # the one before it (the history input)
+        self._prev_obs: tuple[float, np.ndarray] | None = None
+
+    def plan(self, obs):
+        from vla_core.data.labels import parse_subtask_key
+        from vla_core.planners.base import PlanResult
+        from vla_core.plans import Instruction, LanguageMotion, Path3D
+        from vla_core.policies.action_space import motion_cue
+        from vla_core.policies.features import keypoint_inputs
+
+        state = obs.proprio.vector()
+        if not np.all(np.isfinite(state)):
+            raise ValueError("non-finite proprio in the observation")
+        t_prev, s_prev = self._prev_obs if self._prev_obs is not None else (obs.time, state)
+        self._prev_obs = (obs.time, state)
+        kp, valid = keypoint_inputs(obs.keypoints, obs.keypoint_names, self.cfg.keypoint_names)
+        history = self.text(parse_subtask_key(self.previous).text()) if self.previous else np.zeros(TEXT_DIM, np.float32)
+        b = {"state": state, "motion": motion_cue(state, s_prev, obs.time - t_prev), "keypoints": kp,
+             "keypoints_valid": valid, "history": history, **self._task_in}
+        device = next(self.model.parameters()).device
+        pred = self.model.predict({k: torch.as_tensor(np.asarray(v))[None].to(device) for k, v in b.items()})
+        s_i, s_conf = (int(pred["subtask"][0][0]), float(pred["subtask"][1][0]))
+        key = self.cfg.subtasks[s_i]
+        if key != self.current:
+            self.previous, self.current = self.current, key
+        subtask = parse_subtask_key(key)
+        if self.kind == "subtask":
+            return PlanResult(Instruction(subtask.text(), subtask=subtask), s_conf)
+        if self.kind == "path":
+            return PlanResult(Path3D(pred["path"][0].cpu().numpy(), frame="base", subtask=subtask), s_conf)
+        i, conf = int(pred[self.kind][0][0]), float(pred[self.kind][1][0])
+        if self.kind == "motion":
+            return PlanResult(LanguageMotion(MOTION_VOCAB[i], subtask=subtask), conf)
+        return PlanResult(Instruction(self.cfg.instructions[i], subtask=subtask), conf)

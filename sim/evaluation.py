@@ -17,7 +17,7 @@ from vla_core.eval.results import EpisodeResult
 from vla_core.eval.video import VideoWriter, tile_frames
 from vla_core.runtime import LoopConfig, RuntimeLoop, StepEvent
 
-PLANNERS = ("oracle",)
+PLANNERS = ("oracle", "learned")
 POLICIES = ("expert", "diffusion", "flow")
 LEARNED = ("diffusion", "flow")
 
@@ -56,10 +56,25 @@ def check_config(cfg: dict) -> None:
 
     if cfg["mode"] not in ("planner", "policy", "integrated"):
         raise ConfigError(f"unknown mode {cfg['mode']!r}; choose planner, policy or integrated")
-    if cfg["mode"] in ("planner", "integrated"):
-        raise ConfigError(f"mode {cfg['mode']!r} needs a learned planner; none ships yet (use --mode policy)")
+    if cfg["mode"] == "planner":
+        raise ConfigError("planner-only metrics are not built yet; --mode integrated runs a learned planner "
+                          "in closed loop (with --policy expert it measures the planner alone)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
+    if cfg["mode"] == "policy" and cfg["planner"]["name"] != "oracle":
+        raise ConfigError("--mode policy evaluates a policy under oracle plans; a learned planner runs in --mode integrated")
+    if cfg["mode"] == "integrated":
+        if cfg["planner"]["name"] != "learned":
+            raise ConfigError("--mode integrated runs a learned planner: --planner learned planner.checkpoint=DIR")
+        from vla_core.planners.learned import OUTPUT_KINDS, PLANNER_FORMAT
+        from vla_core.policies.checkpoint import CheckpointError, read_config
+
+        try:
+            read_config(cfg["planner"].get("checkpoint") or "", PLANNER_FORMAT)
+        except CheckpointError as e:
+            raise ConfigError(f"planner.checkpoint: {e}") from None
+        if cfg["planner"].get("kind") not in OUTPUT_KINDS:
+            raise ConfigError(f"planner.kind must be one of {', '.join(OUTPUT_KINDS)}, got {cfg['planner'].get('kind')!r}")
     from vla_core.planners.oracle import DEFAULT_KIND, ORACLE_KINDS
 
     if cfg["planner"]["name"] == "oracle" and (cfg["planner"].get("kind") or DEFAULT_KIND) not in ORACLE_KINDS:
@@ -114,9 +129,7 @@ class EpisodeRunner:
         self.cfg = cfg
         self.env = make_env(b["name"], obs_mode=b["obs_mode"], cameras=tuple(b.get("cameras") or ()),
                             image_size=int(b["image_size"]))
-        from vla_core.planners.oracle import DEFAULT_KIND, OraclePlanner
-
-        self.planner = OraclePlanner(self.env, kind=(cfg.get("planner") or {}).get("kind") or DEFAULT_KIND)
+        self.planner = make_planner(cfg.get("planner") or {}, self.env)
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
@@ -144,6 +157,17 @@ class EpisodeRunner:
         finally:
             if writer is not None:
                 writer.close()
+
+
+def make_planner(pcfg: dict, env):
+    """The planner an eval config names (oracle when it names none)."""
+    if pcfg.get("name") == "learned":
+        from vla_core.planners.learned import LearnedPlanner
+
+        return LearnedPlanner.load(pcfg["checkpoint"], kind=pcfg["kind"])
+    from vla_core.planners.oracle import DEFAULT_KIND, OraclePlanner
+
+    return OraclePlanner(env, kind=pcfg.get("kind") or DEFAULT_KIND)
 
 
 def make_policy(pcfg: dict, env):

@@ -78,3 +78,22 @@ def test_bad_input_is_exit_2(dataset, trained, tmp_path, capsys):
     assert train_planner(["nosuchkey=1"]) == 2 and "bad config/override" in capsys.readouterr().err
     with pytest.raises(ValueError, match="kind"):
         LearnedPlanner.load(trained / "final", kind="poem")
+
+
+def test_integrated_mode_runs_the_learned_planner_in_closed_loop(trained, tmp_path):
+    """sim/eval.py --mode integrated: the learned planner's subtasks drive the expert (a planner-only
+    closed-loop check); the report is written whatever the (tiny model's) success."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    out = tmp_path / "r.json"
+    r = subprocess.run([sys.executable, str(root / "sim" / "eval.py"), "--mode", "integrated", "--planner", "learned",
+                        "--policy", "expert", "--episodes", "1", "--category", "navigate", "--workers", "1",
+                        "--no-video", "--out", str(out), f"planner.checkpoint={trained / 'final'}",
+                        "planner.kind=subtask"], capture_output=True, text=True, cwd=root, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    assert rep["meta"]["mode"] == "integrated" and rep["meta"]["planner"] == "learned"
+    assert len(rep["episodes"]) == 1 and rep["episodes"][0]["error"] is None

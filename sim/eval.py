@@ -104,6 +104,18 @@ def git_commit() -> str:
         return "unknown"
 
 
+def format_plan_metrics(by_cat: dict[str, dict[str, float]]) -> str:
+    """Planner-only metrics per category: match rates in %, path errors in cm."""
+    from vla_core.planners.scoring import METRICS
+
+    cols = [k for k in METRICS if any(k in m for m in by_cat.values())]
+    head = ["category"] + [k.replace("_error_m", " err cm").replace("_acc", " %") for k in cols]
+    rows = [[c] + [f"{100 * m[k]:.1f}" if k in m else "-" for k in cols] for c, m in by_cat.items()]
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    fmt = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
 def run(cfg: dict, argv: list[str]) -> int:
     from tqdm import tqdm
 
@@ -168,6 +180,14 @@ def run(cfg: dict, argv: list[str]) -> int:
             "workers": workers, "obs_mode": cfg["bench"]["obs_mode"], "wall_time_s": round(wall, 1),
             "episodes_per_min": round(60 * len(results) / max(wall, 1e-9), 2), "commit": git_commit(),
             "command": "python sim/eval.py " + " ".join(shlex.quote(a) for a in argv), "config": cfg}
+    if cfg["mode"] == "planner":
+        from vla_core.planners.scoring import mean_metrics
+
+        by_cat = {c: mean_metrics([r.plan_metrics for r in results if r.plan_metrics and r.category == c])
+                  for c in sorted({r.category for r in results})}
+        by_cat["all"] = mean_metrics([r.plan_metrics for r in results if r.plan_metrics])
+        meta["plan_metrics"] = by_cat
+        print(format_plan_metrics(by_cat))
     write_json(out, meta=meta, results=results, stats=stats)
     plot_success(stats, out.with_suffix(".png"), f"{meta['bench']} · {meta['mode']} · {meta['planner']}+{meta['policy']}"
                  f" · {meta['split']} split")

@@ -56,16 +56,16 @@ def check_config(cfg: dict) -> None:
 
     if cfg["mode"] not in ("planner", "policy", "integrated"):
         raise ConfigError(f"unknown mode {cfg['mode']!r}; choose planner, policy or integrated")
-    if cfg["mode"] == "planner":
-        raise ConfigError("planner-only metrics are not built yet; --mode integrated runs a learned planner "
-                          "in closed loop (with --policy expert it measures the planner alone)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
     if cfg["mode"] == "policy" and cfg["planner"]["name"] != "oracle":
-        raise ConfigError("--mode policy evaluates a policy under oracle plans; a learned planner runs in --mode integrated")
-    if cfg["mode"] == "integrated":
+        raise ConfigError("--mode policy evaluates a policy under oracle plans; a learned planner runs in "
+                          "--mode planner or --mode integrated")
+    if cfg["mode"] == "planner" and cfg["policy"]["name"] != "expert":
+        raise ConfigError("--mode planner scores the planner along the oracle + expert's episodes: --policy expert")
+    if cfg["mode"] in ("planner", "integrated"):
         if cfg["planner"]["name"] != "learned":
-            raise ConfigError("--mode integrated runs a learned planner: --planner learned planner.checkpoint=DIR")
+            raise ConfigError(f"--mode {cfg['mode']} evaluates a learned planner: --planner learned planner.checkpoint=DIR")
         from vla_core.planners.learned import OUTPUT_KINDS, PLANNER_FORMAT
         from vla_core.policies.checkpoint import CheckpointError, read_config
 
@@ -129,7 +129,14 @@ class EpisodeRunner:
         self.cfg = cfg
         self.env = make_env(b["name"], obs_mode=b["obs_mode"], cameras=tuple(b.get("cameras") or ()),
                             image_size=int(b["image_size"]))
-        self.planner = make_planner(cfg.get("planner") or {}, self.env)
+        self.shadow = None  # --mode planner: the learned planner, asked at every step the oracle plans
+        if cfg.get("mode") == "planner":
+            from vla_core.planners.oracle import OraclePlanner
+
+            self.shadow = make_planner(cfg["planner"], self.env)
+            self.planner = OraclePlanner(self.env, kind="instruction")
+        else:
+            self.planner = make_planner(cfg.get("planner") or {}, self.env)
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
@@ -142,15 +149,31 @@ class EpisodeRunner:
         writer = VideoWriter(job.video, fps=10 / int(self.cfg["video_every"])) if job.video else None
         every = int(self.cfg["video_every"])
 
+        buffer, answers = None, []
+        if self.shadow is not None:
+            from vla_core.data.recorder import EpisodeBuffer
+
+            buffer = EpisodeBuffer()  # the oracle's labels of every step, as datasets record them
+            self.shadow.reset(task.instruction)
+
         def record(ev: StepEvent) -> None:
+            if buffer is not None:
+                buffer(ev)
+                answers.append(self.shadow.predict(ev.prev_obs))
             if writer is not None and ev.t % every == 0:
                 writer.append(tile_frames([self.env.render("overview", 240, 320), self.env.render("head", 240, 320)]))
 
         loop = RuntimeLoop(self.env, self.planner, self.policy, self.loop_config, on_step=record)
         try:
             out = loop.run_episode(job.seed, task)
+            metrics = None
+            if buffer is not None and len(buffer):
+                from vla_core.planners.scoring import plan_metrics
+
+                metrics = plan_metrics(answers, buffer.episode())
             return EpisodeResult(task.task_id, task.instruction, task.category, task.split, job.seed, out.success,
-                                 out.length, out.goals_met, out.goals_total, out.wall_time_s, job.video)
+                                 out.length, out.goals_met, out.goals_total, out.wall_time_s, job.video,
+                                 plan_metrics=metrics)
         except Exception as e:  # one broken episode must not take the run down
             return EpisodeResult(task.task_id, task.instruction, task.category, task.split, job.seed, False, 0, 0,
                                  len(task.goals), 0.0, job.video, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")

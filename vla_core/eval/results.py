@@ -11,7 +11,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "task_id": (str,), "instruction": (str,), "category": (str,), "split": (str,),
     "seed": (int,), "success": (bool,), "length": (int,),
     "goals_met": (int,), "goals_total": (int,), "wall_time_s": (int, float),
-    "video": (str, type(None)), "error": (str, type(None)),
+    "video": (str, type(None)), "error": (str, type(None)), "plan_metrics": (dict, type(None)),
 }
 
 
@@ -29,6 +29,7 @@ class EpisodeResult:
     wall_time_s: float
     video: str | None = None
     error: str | None = None  # exception text if the episode crashed (counts as failure)
+    plan_metrics: dict | None = None  # --mode planner: the planner's per-step match rates and path errors
 
     @property
     def succeeded(self) -> bool:

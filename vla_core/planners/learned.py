@@ -165,10 +165,10 @@ class LearnedPlanner:
         self.previous: str | None = None  # the one before it (the history input)
         self._prev_obs: tuple[float, np.ndarray] | None = None
 
-    def plan(self, obs):
+    def predict(self, obs) -> dict:
+        """Every head's answer for ``obs``: {'subtask': (key, p), 'instruction': (sentence, p),
+        'motion': (sentence, p), 'path': (P, 4) base frame}. Updates the history."""
         from vla_core.data.labels import parse_subtask_key
-        from vla_core.planners.base import PlanResult
-        from vla_core.plans import Instruction, LanguageMotion, Path3D
         from vla_core.policies.action_space import motion_cue
         from vla_core.policies.features import keypoint_inputs
 
@@ -183,16 +183,29 @@ class LearnedPlanner:
              "keypoints_valid": valid, "history": history, **self._task_in}
         device = next(self.model.parameters()).device
         pred = self.model.predict({k: torch.as_tensor(np.asarray(v))[None].to(device) for k, v in b.items()})
-        s_i, s_conf = (int(pred["subtask"][0][0]), float(pred["subtask"][1][0]))
-        key = self.cfg.subtasks[s_i]
+        out = {}
+        for head, vocab in (("subtask", self.cfg.subtasks), ("instruction", self.cfg.instructions),
+                            ("motion", MOTION_VOCAB)):
+            out[head] = (vocab[int(pred[head][0][0])], float(pred[head][1][0]))
+        out["path"] = pred["path"][0].cpu().numpy()
+        key = out["subtask"][0]
         if key != self.current:
             self.previous, self.current = self.current, key
+        return out
+
+    def plan(self, obs):
+        from vla_core.data.labels import parse_subtask_key
+        from vla_core.planners.base import PlanResult
+        from vla_core.plans import Instruction, LanguageMotion, Path3D
+
+        pred = self.predict(obs)
+        key, s_conf = pred["subtask"]
         subtask = parse_subtask_key(key)
         if self.kind == "subtask":
             return PlanResult(Instruction(subtask.text(), subtask=subtask), s_conf)
         if self.kind == "path":
-            return PlanResult(Path3D(pred["path"][0].cpu().numpy(), frame="base", subtask=subtask), s_conf)
-        i, conf = int(pred[self.kind][0][0]), float(pred[self.kind][1][0])
+            return PlanResult(Path3D(pred["path"], frame="base", subtask=subtask), s_conf)
+        text, conf = pred[self.kind]
         if self.kind == "motion":
-            return PlanResult(LanguageMotion(MOTION_VOCAB[i], subtask=subtask), conf)
-        return PlanResult(Instruction(self.cfg.instructions[i], subtask=subtask), conf)
+            return PlanResult(LanguageMotion(text, subtask=subtask), conf)
+        return PlanResult(Instruction(text, subtask=subtask), conf)

@@ -97,3 +97,46 @@ def test_integrated_mode_runs_the_learned_planner_in_closed_loop(trained, tmp_pa
     rep = json.loads(out.read_text())
     assert rep["meta"]["mode"] == "integrated" and rep["meta"]["planner"] == "learned"
     assert len(rep["episodes"]) == 1 and rep["episodes"][0]["error"] is None
+
+
+def test_planner_mode_scores_every_head_against_the_oracle(trained, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    out = tmp_path / "p.json"
+    r = subprocess.run([sys.executable, str(root / "sim" / "eval.py"), "--mode", "planner", "--planner", "learned",
+                        "--episodes", "1", "--category", "navigate", "--workers", "1", "--no-video", "--out", str(out),
+                        f"planner.checkpoint={trained / 'final'}"], capture_output=True, text=True, cwd=root, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    ep = rep["episodes"][0]
+    assert ep["success"] and ep["error"] is None  # the oracle + expert drove
+    m = ep["plan_metrics"]
+    assert set(m) == {"subtask_acc", "instruction_acc", "motion_acc", "path_mean_error_m", "path_final_error_m"}
+    assert all(0.0 <= m[k] <= 1.0 for k in ("subtask_acc", "instruction_acc", "motion_acc"))
+    assert rep["meta"]["plan_metrics"]["all"] == m
+    assert "subtask %" in r.stdout and "path_mean err cm" in r.stdout
+
+
+def test_plan_metrics_count_matches_and_path_distances():
+    from vla_core.data.episode import EpisodeArrays
+    from vla_core.planners.scoring import plan_metrics
+
+    path = np.zeros((2, 8, 4), np.float32)
+    ep = EpisodeArrays(task="t", state=np.zeros((2, 18), np.float32), action=np.zeros((2, 10), np.float32),
+                       subtask=["pick:red_mug", "pick:red_mug"], instruction=["grasp the red mug", "lift the red mug"],
+                       motion=["stop", "close gripper"], path=path)
+    shifted = np.zeros((8, 4))
+    shifted[:, 0] = 0.1
+    shifted[-1, 0] = 0.3
+    preds = [{"subtask": ("pick:red_mug", 0.9), "instruction": ("grasp the red mug", 0.8), "motion": ("stop", 0.5),
+              "path": shifted},
+             {"subtask": ("navigate:table", 0.9), "instruction": ("grasp the red mug", 0.8), "motion": ("close gripper", 0.5),
+              "path": np.zeros((8, 4))}]
+    m = plan_metrics(preds, ep)
+    assert m["subtask_acc"] == 0.5 and m["instruction_acc"] == 0.5 and m["motion_acc"] == 1.0
+    assert m["path_mean_error_m"] == pytest.approx((7 * 0.1 + 0.3) / 8 / 2) and m["path_final_error_m"] == pytest.approx(0.15)
+    with pytest.raises(ValueError, match="predictions"):
+        plan_metrics(preds[:1], ep)

@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bench", default="kitchen_r", help=f"benchmark: {', '.join(BENCHES)} "
                    f"(not available yet: {', '.join(NOT_YET)})")
     p.add_argument("--mode", choices=("planner", "policy", "integrated"), help="Kitchen-R evaluation mode")
-    p.add_argument("--planner", help="planner config (configs/planner): oracle (policy mode), learned (integrated "
-                   "mode; planner.checkpoint=DIR planner.kind=subtask|instruction|motion|path)")
+    p.add_argument("--planner", help="planner config (configs/planner): oracle (policy mode), learned (planner and "
+                   "integrated modes; planner.checkpoint=DIR planner.kind=subtask|instruction|motion|path), vlm "
+                   "(integrated; planner.model=DIR|HUB_ID, needs bench.cameras=[head])")
     p.add_argument("--policy", help="policy config (configs/policy): expert, diffusion, flow")
     p.add_argument("--checkpoint", help="policy checkpoint folder (config.json + model.safetensors)")
     p.add_argument("--episodes", type=int, help="number of episodes (stratified over categories)")

@@ -17,7 +17,7 @@ from vla_core.eval.results import EpisodeResult
 from vla_core.eval.video import VideoWriter, tile_frames
 from vla_core.runtime import LoopConfig, RuntimeLoop, StepEvent
 
-PLANNERS = ("oracle", "learned")
+PLANNERS = ("oracle", "learned", "vlm")
 POLICIES = ("expert", "diffusion", "flow")
 LEARNED = ("diffusion", "flow")
 
@@ -63,9 +63,12 @@ def check_config(cfg: dict) -> None:
                           "--mode planner or --mode integrated")
     if cfg["mode"] == "planner" and cfg["policy"]["name"] != "expert":
         raise ConfigError("--mode planner scores the planner along the oracle + expert's episodes: --policy expert")
-    if cfg["mode"] in ("planner", "integrated"):
+    if cfg["mode"] == "integrated" and cfg["planner"]["name"] == "vlm":
+        _check_vlm(cfg)
+    elif cfg["mode"] in ("planner", "integrated"):
         if cfg["planner"]["name"] != "learned":
-            raise ConfigError(f"--mode {cfg['mode']} evaluates a learned planner: --planner learned planner.checkpoint=DIR")
+            raise ConfigError(f"--mode {cfg['mode']} evaluates a learned planner: --planner learned planner.checkpoint=DIR"
+                              + (" (or --planner vlm)" if cfg["mode"] == "integrated" else ""))
         from vla_core.planners.learned import OUTPUT_KINDS, PLANNER_FORMAT
         from vla_core.policies.checkpoint import CheckpointError, read_config
 
@@ -119,6 +122,22 @@ def check_config(cfg: dict) -> None:
         raise ConfigError(f"bench.obs_mode must be privileged or depth, got {cfg['bench']['obs_mode']!r}")
     if not str(cfg["out"]).endswith(".json"):
         raise ConfigError(f"--out must name a .json file (the chart goes beside it), got {cfg['out']!r}")
+
+
+def _check_vlm(cfg: dict) -> None:
+    from vla_core.planners.parse import KINDS
+
+    p = cfg["planner"]
+    if not p.get("model"):
+        raise ConfigError("planner.model must name a local folder or a cached hub id of an image-text-to-text model")
+    if p.get("kind") not in KINDS:
+        raise ConfigError(f"planner.kind must be one of {', '.join(KINDS)} for a VLM, got {p.get('kind')!r}")
+    if p.get("camera") not in (cfg["bench"].get("cameras") or []):
+        raise ConfigError(f"the VLM sees camera {p.get('camera')!r}: add it to bench.cameras (e.g. 'bench.cameras=[head]')")
+    if cfg["policy"]["name"] == "expert":
+        raise ConfigError("the expert needs structured subtasks a VLM does not give: use a learned policy")
+    _int(p, "retries", 0)
+    _int(p, "max_new_tokens", 1)
 
 
 class EpisodeRunner:
@@ -184,6 +203,11 @@ class EpisodeRunner:
 
 def make_planner(pcfg: dict, env):
     """The planner an eval config names (oracle when it names none)."""
+    if pcfg.get("name") == "vlm":
+        from vla_core.planners.vlm import VLMPlanner
+
+        return VLMPlanner.load(pcfg["model"], kind=pcfg["kind"], camera=pcfg["camera"], retries=int(pcfg["retries"]),
+                               max_new_tokens=int(pcfg["max_new_tokens"]))
     if pcfg.get("name") == "learned":
         from vla_core.planners.learned import LearnedPlanner
 

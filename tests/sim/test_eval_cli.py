@@ -36,6 +36,8 @@ def run(*args, timeout=300):
     (["--mode", "integrated"], "--mode integrated evaluates a learned planner: --planner learned"),
     (["--mode", "integrated", "--planner", "learned", "planner.checkpoint=/no/such"], "planner.checkpoint: checkpoint not found"),
     (["--mode", "planner"], "--mode planner evaluates a learned planner"),
+    (["--mode", "integrated", "--planner", "vlm", "--policy", "expert"], "planner.model must name"),
+    (["--mode", "integrated", "--planner", "vlm", "planner.model=/x"], "add it to bench.cameras"),
     (["--mode", "planner", "--policy", "flow"], "--mode planner scores the planner along the oracle + expert"),
     (["--planner", "learned"], "--mode policy evaluates a policy under oracle plans"),
     (["planner.kind=poem"], "planner.kind must be one of"),

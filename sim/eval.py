@@ -110,7 +110,8 @@ def format_plan_metrics(by_cat: dict[str, dict[str, float]]) -> str:
     from vla_core.planners.scoring import METRICS
 
     cols = [k for k in METRICS if any(k in m for m in by_cat.values())]
-    head = ["category"] + [k.replace("_error_m", " err cm").replace("_acc", " %") for k in cols]
+    head = ["category"] + [k.replace("_error_m", " err cm").replace("_acc", " %").replace("_abstain", " abst %")
+                           .replace("_risk", " risk %") for k in cols]
     rows = [[c] + [f"{100 * m[k]:.1f}" if k in m else "-" for k in cols] for c, m in by_cat.items()]
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     fmt = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731

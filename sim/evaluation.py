@@ -189,7 +189,7 @@ class EpisodeRunner:
             if buffer is not None and len(buffer):
                 from vla_core.planners.scoring import plan_metrics
 
-                metrics = plan_metrics(answers, buffer.episode())
+                metrics = plan_metrics(answers, buffer.episode(), self.shadow.thresholds)
             return EpisodeResult(task.task_id, task.instruction, task.category, task.split, job.seed, out.success,
                                  out.length, out.goals_met, out.goals_total, out.wall_time_s, job.video,
                                  plan_metrics=metrics)

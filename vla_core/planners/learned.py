@@ -138,12 +138,16 @@ class LearnedPlanner:
     """The planner contract over a trained PlannerModel; ``kind`` picks the head that speaks.
     Every plan carries the predicted subtask; the confidence is that head's probability."""
 
-    def __init__(self, model: PlannerModel, kind: str = "instruction"):
+    def __init__(self, model: PlannerModel, kind: str = "instruction", calibration: dict | None = None):
+        """``calibration``: {head: {'threshold': τ, …}} (vla_core.planners.calibrate); below its head's τ
+        the planner abstains: the plan is still given, with the reason, for the loop to ask for help."""
         if kind not in OUTPUT_KINDS:
             raise ValueError(f"learned planner kind must be one of {OUTPUT_KINDS}, got {kind!r}")
         from vla_core.policies.text import shared_encoder
 
         self.model, self.kind, self.cfg = model.eval(), kind, model.cfg
+        self.thresholds = {h: c["threshold"] if c.get("threshold") is not None else math.inf
+                           for h, c in (calibration or {}).items()}
         self.text = shared_encoder()
         self.reset("")
 
@@ -151,8 +155,8 @@ class LearnedPlanner:
     def load(cls, path, kind: str = "instruction") -> "LearnedPlanner":
         from vla_core.policies.checkpoint import load_model
 
-        model, _ = load_model(path, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
-        return cls(model, kind)
+        model, doc = load_model(path, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
+        return cls(model, kind, doc.get("calibration"))
 
     def reset(self, task: str) -> None:
         from vla_core.policies.grounding import ground, ground_landmark
@@ -201,11 +205,15 @@ class LearnedPlanner:
         pred = self.predict(obs)
         key, s_conf = pred["subtask"]
         subtask = parse_subtask_key(key)
+        head = "subtask" if self.kind == "path" else self.kind  # a path's confidence is its subtask's
         if self.kind == "subtask":
-            return PlanResult(Instruction(subtask.text(), subtask=subtask), s_conf)
-        if self.kind == "path":
-            return PlanResult(Path3D(pred["path"], frame="base", subtask=subtask), s_conf)
-        text, conf = pred[self.kind]
-        if self.kind == "motion":
-            return PlanResult(LanguageMotion(text, subtask=subtask), conf)
-        return PlanResult(Instruction(text, subtask=subtask), conf)
+            plan, conf = Instruction(subtask.text(), subtask=subtask), s_conf
+        elif self.kind == "path":
+            plan, conf = Path3D(pred["path"], frame="base", subtask=subtask), s_conf
+        elif self.kind == "motion":
+            plan, conf = LanguageMotion(pred["motion"][0], subtask=subtask), pred["motion"][1]
+        else:
+            plan, conf = Instruction(pred["instruction"][0], subtask=subtask), pred["instruction"][1]
+        tau = self.thresholds.get(head)
+        why = None if tau is None or conf >= tau else f"{head} confidence {conf:.2f} is below the calibrated {tau:.2f}"
+        return PlanResult(plan, conf, abstain_reason=why)

@@ -7,14 +7,18 @@ import numpy as np
 
 from vla_core.data.episode import EpisodeArrays
 
-METRICS = ("subtask_acc", "instruction_acc", "motion_acc", "path_mean_error_m", "path_final_error_m")
+METRICS = ("subtask_acc", "instruction_acc", "motion_acc", "path_mean_error_m", "path_final_error_m",
+           "subtask_abstain", "subtask_risk", "instruction_abstain", "instruction_risk", "motion_abstain", "motion_risk")
 
 
-def plan_metrics(predictions: list[dict], episode: EpisodeArrays) -> dict[str, float]:
+def plan_metrics(predictions: list[dict], episode: EpisodeArrays,
+                 thresholds: dict[str, float] | None = None) -> dict[str, float]:
     """``predictions``: per step, ``LearnedPlanner.predict``'s dict; ``episode``: the same steps
     labelled by the recorder (subtask keys, the oracle's instructions, RT-H motions of the
     expert's actions, path segments). → the fraction of steps each class head matched, and the
-    mean distance of the predicted path's points (and of its last point) from the label's."""
+    mean distance of the predicted path's points (and of its last point) from the label's. With
+    calibrated ``thresholds`` per head: the fraction of steps it would abstain on, and the error
+    rate among the rest (the selective risk the calibration bounds)."""
     n = len(predictions)
     if n != len(episode.action):
         raise ValueError(f"{n} predictions for {len(episode.action)} labelled steps")
@@ -23,8 +27,16 @@ def plan_metrics(predictions: list[dict], episode: EpisodeArrays) -> dict[str, f
     out = {}
     for head, labels in (("subtask", episode.subtask), ("instruction", episode.instruction),
                          ("motion", episode.motion)):
-        if labels is not None:
-            out[f"{head}_acc"] = float(np.mean([p[head][0] == lab for p, lab in zip(predictions, labels)]))
+        if labels is None:
+            continue
+        hit = np.array([p[head][0] == lab for p, lab in zip(predictions, labels)])
+        out[f"{head}_acc"] = float(hit.mean())
+        tau = (thresholds or {}).get(head)
+        if tau is not None:
+            acted = np.array([p[head][1] >= tau for p in predictions])
+            out[f"{head}_abstain"] = float(1.0 - acted.mean())
+            if acted.any():
+                out[f"{head}_risk"] = float(1.0 - hit[acted].mean())
     if episode.path is not None:
         pred = np.stack([p["path"][:, :3] for p in predictions])
         d = np.linalg.norm(pred - episode.path[..., :3], axis=-1)  # (T, P)

@@ -140,3 +140,46 @@ def test_plan_metrics_count_matches_and_path_distances():
     assert m["path_mean_error_m"] == pytest.approx((7 * 0.1 + 0.3) / 8 / 2) and m["path_final_error_m"] == pytest.approx(0.15)
     with pytest.raises(ValueError, match="predictions"):
         plan_metrics(preds[:1], ep)
+
+
+def test_calibration_writes_thresholds_the_planner_abstains_below(dataset, trained, tmp_path, capsys):
+    import shutil
+
+    from vla_core.planners.calibrate import main as calibrate
+
+    ck = tmp_path / "ck"
+    shutil.copytree(trained / "final", ck)
+    assert calibrate([str(ck), "--dataset", str(dataset), "--risk", "0.5", "--delta", "0.5"]) == 0
+    cal = json.loads((ck / "config.json").read_text())["calibration"]
+    assert set(cal) == {"subtask", "instruction", "motion"}
+    for c in cal.values():
+        assert c["n"] > 0 and c["risk"] == 0.5 and (c["threshold"] is None or 0.0 <= c["threshold"] <= 1.0)
+        if c["threshold"] is not None:  # what it acts on meets the target on the calibration data
+            assert c["empirical_risk"] <= 0.5
+    assert "threshold" in capsys.readouterr().out
+    # the semantics, with thresholds set by hand: τ = 1.01 always abstains, τ = 0 never does
+    env = KitchenREnv()
+    obs = env.reset(7, tasks_for("test", "pick_place")[0])
+    for tau, abstains in ((1.01, True), (0.0, False)):
+        doc = json.loads((ck / "config.json").read_text())
+        doc["calibration"]["instruction"]["threshold"] = tau
+        (ck / "config.json").write_text(json.dumps(doc))
+        planner = LearnedPlanner.load(ck, kind="instruction")
+        planner.reset(obs.task)
+        res = planner.plan(obs)
+        assert (res.abstain_reason is not None) == abstains and isinstance(res.plan, Instruction)
+    env.close()
+    assert calibrate([str(ck), "--dataset", str(tmp_path / "none")]) == 2
+    assert calibrate([str(ck), "--dataset", str(dataset), "--risk", "2"]) == 2
+
+
+def test_plan_metrics_report_abstention_and_selective_risk():
+    from vla_core.data.episode import EpisodeArrays
+    from vla_core.planners.scoring import plan_metrics
+
+    ep = EpisodeArrays(task="t", state=np.zeros((4, 18), np.float32), action=np.zeros((4, 10), np.float32),
+                       subtask=["pick:red_mug"] * 4)
+    preds = [{"subtask": (k, c), "path": np.zeros((8, 4))} for k, c in
+             (("pick:red_mug", 0.9), ("navigate:table", 0.8), ("pick:red_mug", 0.2), ("navigate:table", 0.1))]
+    m = plan_metrics(preds, ep, {"subtask": 0.5})
+    assert m["subtask_acc"] == 0.5 and m["subtask_abstain"] == 0.5 and m["subtask_risk"] == 0.5

@@ -115,6 +115,10 @@ def check_config(cfg: dict) -> None:
     _int(cfg, "seed", 0)
     if cfg.get("n_exec") is not None:
         _int(cfg, "n_exec", 1)
+    from vla_core.runtime.loop import REPLAN
+
+    if (cfg.get("replan") or "chunk") not in REPLAN:
+        raise ConfigError(f"replan must be one of {', '.join(REPLAN)}, got {cfg.get('replan')!r}")
     _int(cfg, "video_every", 1)
     _int(cfg, "video_episodes", 0)
     _int(cfg, "image_size", 16, where=cfg["bench"])
@@ -159,7 +163,7 @@ class EpisodeRunner:
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
-        self.loop_config = LoopConfig(n_exec=int(n_exec))
+        self.loop_config = LoopConfig(n_exec=int(n_exec), replan=cfg.get("replan") or "chunk")
 
     def run(self, job: Job) -> EpisodeResult:
         from sim.envs.kitchen_r.tasks import task_by_id

@@ -31,6 +31,7 @@ def run(*args, timeout=300):
     (["split=foo"], "unknown split"),
     (["seed=abc"], "seed must be an integer"),
     (["n_exec=0"], "n_exec must be at least 1"),
+    (["replan=sometimes"], "replan must be one of"),
     (["video_every=0"], "video_every must be at least 1"),
     (["bench.obs_mode=foo"], "obs_mode"),
     (["--mode", "integrated"], "--mode integrated evaluates a learned planner: --planner learned"),

@@ -17,14 +17,23 @@ from vla_core.planners.base import Planner, PlanResult
 from vla_core.policies.base import Policy
 
 
+REPLAN = ("chunk", "subtask", "correction")
+
+
 @dataclass
 class LoopConfig:
-    n_exec: int = 8  # actions executed from each chunk before re-planning (receding horizon)
+    n_exec: int = 8  # actions executed from each chunk before the next one is sampled (receding horizon)
     max_steps: int | None = None  # None: the task's own budget
+    # when the planner is asked again: before every chunk; when the plan's subtask is done (simulator
+    # state, where the env can tell; every chunk for plans without one) or a correction asks; only
+    # when a correction asks (``RuntimeLoop.request_replan``)
+    replan: str = "chunk"
 
     def __post_init__(self) -> None:
         if self.n_exec < 1:
             raise ValueError(f"n_exec must be at least 1, got {self.n_exec}")
+        if self.replan not in REPLAN:
+            raise ValueError(f"replan must be one of {REPLAN}, got {self.replan!r}")
         if self.max_steps is not None and self.max_steps < 0:
             raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
 
@@ -55,6 +64,20 @@ class RuntimeLoop:
         self.env, self.planner, self.policy = env, planner, policy
         self.config = config or LoopConfig()
         self.on_step = on_step
+        self._replan = False
+
+    def request_replan(self) -> None:
+        """Ask the planner again before the next chunk (a correction arrived); any cadence."""
+        self._replan = True
+
+    def _needs_plan(self, result: PlanResult | None) -> bool:
+        if result is None or self._replan or self.config.replan == "chunk":
+            return True
+        if self.config.replan == "correction":
+            return False
+        subtask = getattr(result.plan, "subtask", None)
+        done = getattr(self.env, "subtask_done", None)
+        return subtask is None or done is None or bool(done(subtask))
 
     def run_episode(self, seed: int, task) -> Outcome:
         start = time.perf_counter()
@@ -65,10 +88,14 @@ class RuntimeLoop:
         budget = env.task.max_steps if self.config.max_steps is None else self.config.max_steps
         t = 0
         success = env.success()
+        result: PlanResult | None = None
+        self._replan = False
         while t < budget and not success:
-            result = self.planner.plan(obs)
-            if result is None:  # the planner thinks it is done; the simulator decides
-                break
+            if self._needs_plan(result):
+                self._replan = False
+                result = self.planner.plan(obs)
+                if result is None:  # the planner thinks it is done; the simulator decides
+                    break
             chunk = self.policy.sample(obs, result.plan, n=1)[0]
             for action in chunk[: self.config.n_exec]:
                 prev, obs = obs, env.step(action)

@@ -33,6 +33,39 @@ def test_a_short_budget_stops_the_episode_and_fails():
 def test_loop_config_rejects_what_would_hang():
     with pytest.raises(ValueError, match="n_exec"):
         LoopConfig(n_exec=0)
+    with pytest.raises(ValueError, match="replan"):
+        LoopConfig(replan="sometimes")
+
+
+class Counting(OraclePlanner):
+    calls = 0
+
+    def plan(self, obs):
+        self.calls += 1
+        return super().plan(obs)
+
+
+@pytest.mark.parametrize("replan", ["chunk", "subtask", "correction"])
+def test_replanning_cadence(replan):
+    """chunk: every chunk; subtask: when the simulator says the plan's subtask is done (the expert
+    then acts exactly as under chunk cadence); correction: once, then on request only."""
+    env = KitchenREnv()
+    task = tasks_for("train", "pick_place")[0]
+    planner = Counting(env)
+    loop = RuntimeLoop(env, planner, ExpertPolicy(env), LoopConfig(n_exec=1, max_steps=120, replan=replan),
+                       on_step=lambda ev: loop.request_replan() if replan == "correction" and ev.t == 10 else None)
+    out = loop.run_episode(4, task)
+    end = env.data.qpos.copy()
+    if replan == "chunk":
+        assert planner.calls == out.length
+    elif replan == "subtask":
+        subtasks = len(planner.steps[: planner.index + 1])
+        assert subtasks <= planner.calls <= subtasks + 2  # the start, then once per finished subtask
+        ref = RuntimeLoop(env, OraclePlanner(env), ExpertPolicy(env), LoopConfig(n_exec=1, max_steps=120))
+        ref.run_episode(4, task)
+        np.testing.assert_array_equal(env.data.qpos, end)  # the same episode, fewer planner calls
+    else:
+        assert planner.calls == 2  # the first plan, and the one the correction asked for
 
 
 def test_expert_episode_does_not_depend_on_what_ran_before():

@@ -18,17 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _compose(overrides: list[str]):
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base=None):
-        cfg = compose(config_name="train_planner", overrides=overrides)
-    return OmegaConf.to_container(cfg, resolve=True)
-
 
 def accuracies(model, batches: list[dict]) -> dict:
     """Validation accuracy per class head (over labelled steps) and mean path error (m, where labelled)."""
@@ -59,10 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
         return 0
-    try:
-        cfg = _compose(argv)
-    except Exception as e:  # hydra's own errors are long; the first line says it
-        print(f"error: bad config/override: {str(e).splitlines()[0]}", file=sys.stderr)
+    from vla_core.training.cli import compose_or_none, dataset_roots
+
+    cfg = compose_or_none("train_planner", argv)
+    if cfg is None:
         return 2
     for k in ("steps", "batch_size", "val_every", "save_every", "warmup", "threads", "motion_gap"):
         if not isinstance(cfg[k], int) or cfg[k] < (0 if k == "warmup" else 1):
@@ -83,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(int(cfg["threads"]))
     torch.manual_seed(int(cfg["seed"]))
     out = Path(cfg["out"])
-    roots = [str(d) for d in (cfg["dataset"] if isinstance(cfg["dataset"], list) else [cfg["dataset"]])]
+    roots = dataset_roots(cfg)
     t0 = time.time()
     m = cfg["model"]
     try:

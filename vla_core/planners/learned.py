@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from vla_core.plans.motion import MOTION_VOCAB
 from vla_core.policies.encoders import PLAN_KINDS, ObsPlanEncoder
+from vla_core.policies.grounding import check_landmarks
 from vla_core.policies.normalizer import RangeNormalizer
 from vla_core.policies.text import TEXT_DIM
 
@@ -43,9 +44,7 @@ class PlannerModelConfig:
     def __post_init__(self) -> None:
         if not self.subtasks or not self.instructions:
             raise ValueError("a planner needs at least one subtask and one instruction class")
-        for name, pose in self.landmarks.items():
-            if len(pose) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pose):
-                raise ValueError(f"landmark {name!r} must be a finite (x, y, yaw), got {pose!r}")
+        check_landmarks(self.landmarks)
 
     def to_dict(self) -> dict:
         return asdict(self)

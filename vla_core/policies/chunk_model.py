@@ -6,7 +6,6 @@ Works on batches of tensors (training and inference alike); ``ChunkPolicy`` in
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -15,6 +14,7 @@ from torch import nn
 from vla_core.policies.action_space import from_model, to_model
 from vla_core.policies.denoiser import ConditionalUnet1D
 from vla_core.policies.encoders import ObsPlanEncoder
+from vla_core.policies.grounding import check_landmarks
 from vla_core.policies.normalizer import RangeNormalizer
 from vla_core.policies.samplers import make_sampler
 from vla_core.policies.text import TEXT_DIM
@@ -49,9 +49,7 @@ class ChunkModelConfig:
             raise ValueError(f"action_dim must be 10 (mobile) or 8 (arm), got {self.action_dim}")
         if self.horizon % 2:
             raise ValueError("horizon must be even (the U-Net halves it)")
-        for name, pose in self.landmarks.items():
-            if len(pose) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pose):
-                raise ValueError(f"landmark {name!r} must be a finite (x, y, yaw), got {pose!r}")
+        check_landmarks(self.landmarks)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,6 +10,7 @@ training samples and live plans, so both see the same targets.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -26,6 +27,13 @@ def _phrases(names: tuple[str, ...]) -> list[tuple[str, int]]:
             if n.endswith(suf):
                 out.append((n[: -len(suf)].replace("_", " "), i))
     return sorted(out, key=lambda p: -len(p[0]))
+
+
+def check_landmarks(landmarks: dict[str, list[float]]) -> None:
+    """ValueError unless every landmark is a finite (x, y, yaw)."""
+    for name, pose in landmarks.items():
+        if len(pose) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pose):
+            raise ValueError(f"landmark {name!r} must be a finite (x, y, yaw), got {pose!r}")
 
 
 def ground_landmark(text: str, landmarks: dict[str, list[float]]) -> np.ndarray:

@@ -96,3 +96,13 @@ def test_landmark_features_are_in_the_base_frame():
     assert torch.allclose(f[0], torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0]), atol=1e-6)  # 2 m dead ahead
     assert torch.allclose(f[1], torch.tensor([0.05, 0.0, 0.5, 0.0, 1.0, 0.0, 1.0]), atol=1e-6)  # 10 cm, turned +90°
     assert not landmark_features(state, torch.zeros(2, 4)).any()
+
+
+def test_landmarks_must_be_finite_poses():
+    from vla_core.policies.chunk_model import ChunkModelConfig
+
+    with pytest.raises(ValueError, match="landmark 'a'"):
+        ChunkModelConfig(landmarks={"a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="landmark 'b'"):
+        ChunkModelConfig(landmarks={"b": [1.0, 2.0, float("nan")]})
+    ChunkModelConfig(landmarks=LANDMARKS)

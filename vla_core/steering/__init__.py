@@ -1,0 +1,1 @@
+"""Inference-time steering (VLS): reward programs and guided sampling."""

@@ -4,8 +4,9 @@ diffusers schedulers) and flow matching (Euler/Heun). Both work on normalised ch
 
 ``x_init`` (optional) replaces the initial noise draw. ``guide`` (optional) is the
 inference-time steering hook: called as ``guide(x, pred, level, x0_hat)`` at every step,
-it returns a corrected prediction (ε for diffusion, velocity for flow). The steering
-module implements it.
+it returns a corrected prediction (ε for diffusion, velocity for flow); a guide with an
+``after_step(x)`` method may also reorder the batch after each step (particle resampling).
+``vla_core/steering/guidance.py`` implements it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class DiffusionSampler:
                 x0_hat = (x - (1 - a).sqrt() * eps) / a.sqrt()
                 eps = guide(x, eps, level, x0_hat)
             x = sched.step(eps, t, x, generator=generator).prev_sample
+            if guide is not None and hasattr(guide, "after_step"):
+                x = guide.after_step(x)
         return x
 
 
@@ -117,6 +120,8 @@ class FlowSampler:
             if self.sampler == "heun" and i < n - 1:
                 v = 0.5 * (v + velocity(x + dt * v, s + dt))
             x = x + dt * v
+            if guide is not None and hasattr(guide, "after_step"):
+                x = guide.after_step(x)
         return x
 
 

@@ -44,7 +44,7 @@ def rot6(q: torch.Tensor) -> torch.Tensor:
                         2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)], dim=-1)
 
 
-def _layout(d: int) -> tuple[slice, slice]:
+def ee_layout(d: int) -> tuple[slice, slice]:
     """(xyz, quat) slices of a mobile (D=10) or arm (D=8) action: both end in xyz, quat, grip."""
     return slice(d - 8, d - 5), slice(d - 5, d - 1)
 
@@ -57,7 +57,7 @@ def _start(state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def to_model(action: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
     """Absolute chunk (B, H, D) + the state it starts from (B, 18) → relative chunk (B, H, D)."""
-    xyz, quat = _layout(action.shape[-1])
+    xyz, quat = ee_layout(action.shape[-1])
     ee, q_ee = _start(state)
     rel = quat_mul(action[..., quat], quat_conj(q_ee))
     rel = torch.where(rel[..., :1] < 0, -rel, rel)
@@ -69,7 +69,7 @@ def to_model(action: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
 
 def from_model(y: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
     """Inverse of ``to_model``: (B, H, D) relative → absolute, unit quaternions."""
-    xyz, quat = _layout(y.shape[-1])
+    xyz, quat = ee_layout(y.shape[-1])
     ee, q_ee = _start(state)
     rel = y[..., quat] / y[..., quat].norm(dim=-1, keepdim=True).clamp_min(1e-6)
     q = quat_mul(rel, q_ee)

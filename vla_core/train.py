@@ -92,15 +92,11 @@ def card_text(cfg: dict, doc: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in argv):
-        print(__doc__)
-        return 0
-    from vla_core.training.cli import compose_or_none, dataset_roots
+    from vla_core.training.cli import dataset_roots, parse_cli, torch_setup
 
-    cfg = compose_or_none("train", argv)
-    if cfg is None:
-        return 2
-    import torch
+    cfg = parse_cli("train", argv, __doc__)
+    if isinstance(cfg, int):
+        return cfg
 
     from sim.envs import landmarks as bench_landmarks
     from vla_core.data.reader import read_datasets
@@ -110,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from vla_core.training.loop import ResumeError, fit
     from vla_core.training.state import has_train_state
 
-    torch.set_num_threads(int(cfg["threads"]))
-    torch.manual_seed(int(cfg["seed"]))
+    device = torch_setup(cfg)
     out = Path(cfg["out"])
     roots = dataset_roots(cfg)
     t0 = time.time()
@@ -143,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     val_steps = val_sampler.steps[val_rng.integers(len(val_sampler.steps), size=min(2048, 4 * len(val_sampler.steps)))]
     val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
 
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg["device"] == "auto" else cfg["device"])
     model = build_model(cfg, data, names, text, train_idx, landmarks)
     if cfg.get("init_from") and not (cfg["resume"] and has_train_state(out / "last")):
         try:

@@ -45,14 +45,11 @@ def accuracies(model, batches: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in argv):
-        print(__doc__)
-        return 0
-    from vla_core.training.cli import compose_or_none, dataset_roots
+    from vla_core.training.cli import dataset_roots, parse_cli, torch_setup
 
-    cfg = compose_or_none("train_planner", argv)
-    if cfg is None:
-        return 2
+    cfg = parse_cli("train_planner", argv, __doc__)
+    if isinstance(cfg, int):
+        return cfg
     for k in ("steps", "batch_size", "val_every", "save_every", "warmup", "threads", "motion_gap"):
         if not isinstance(cfg[k], int) or cfg[k] < (0 if k == "warmup" else 1):
             print(f"error: {k} must be a positive integer, got {cfg[k]!r}", file=sys.stderr)
@@ -69,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from vla_core.training.loop import ResumeError, fit
     from vla_core.training.planner_data import PlannerSampler, planner_labels
 
-    torch.set_num_threads(int(cfg["threads"]))
-    torch.manual_seed(int(cfg["seed"]))
+    device = torch_setup(cfg)
     out = Path(cfg["out"])
     roots = dataset_roots(cfg)
     t0 = time.time()
@@ -102,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     model.encoder.state_norm.fit(proprio_features(fit_b["state"], fit_b["motion"]).numpy())
     paths = data.path[train_idx][data.has_path[train_idx]]
     model.path_norm.fit(paths.reshape(-1, 4) if len(paths) else np.zeros((1, 4), np.float32))
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg["device"] == "auto" else cfg["device"])
     model = model.to(device)
     val_batches = [{k: v.to(device) for k, v in val.batch(idx=val_steps[i:i + 512]).items()}
                    for i in range(0, len(val_steps), 512)]

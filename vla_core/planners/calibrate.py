@@ -13,14 +13,11 @@ corrections channel asks for help) and ``--mode planner`` reports abstention and
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
-
-HEADS = ("subtask", "instruction", "motion")
 
 
 def confidences(ckpt: str, roots: list[str], batch: int = 1024) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -40,27 +37,21 @@ def confidences(ckpt: str, roots: list[str], batch: int = 1024) -> dict[str, tup
     episodes, fps = read_datasets(roots)
     data = build_chunk_data(episodes, cfg.keypoint_names, shared_encoder(), cfg.path_points, fps=fps,
                             landmarks=cfg.landmarks)
-    labels = planner_labels(data, episodes, np.arange(len(data)))
-    # labels in the checkpoint's vocabularies: a class it never saw is a wrong answer it cannot give
-    sub = {k: i for i, k in enumerate(cfg.subtasks)}
-    ins = {t: i for i, t in enumerate(cfg.instructions)}
-    labels.subtask = np.array([sub.get(labels.subtasks[i], -2) if i >= 0 else -1 for i in labels.subtask])
-    labels.instruction = np.array([ins.get(labels.instructions[i], -2) if i >= 0 else -1 for i in labels.instruction])
-    labels.history = np.array([sub.get(labels.subtasks[i], -1) if i >= 0 else -1 for i in labels.history])
-    labels.subtasks = list(cfg.subtasks)
+    # labels in the checkpoint's classes: one it never saw is a wrong answer it cannot give (−2)
+    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(cfg.subtasks, cfg.instructions), unknown=-2)
     sampler = PlannerSampler(data, labels, np.arange(len(data)), seed=0, motion_gap=8)
-    conf = {h: [] for h in HEADS}
-    ok = {h: [] for h in HEADS}
+    conf = {h: [] for h in LABELS}
+    ok = {h: [] for h in LABELS}
     with torch.no_grad():
         for i in range(0, len(data), batch):
             b = sampler.batch(idx=np.arange(i, min(i + batch, len(data))))
             pred = model.predict(b)
-            for h in HEADS:
-                lab = b[LABELS[h]]
+            for h, key in LABELS.items():
+                lab = b[key]
                 keep = lab != -1
                 conf[h].append(pred[h][1][keep].numpy())
                 ok[h].append((pred[h][0][keep] == lab[keep]).numpy())
-    return {h: (np.concatenate(conf[h]), np.concatenate(ok[h])) for h in HEADS}
+    return {h: (np.concatenate(conf[h]), np.concatenate(ok[h])) for h in LABELS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from vla_core.planners.conformal import calibrate
     from vla_core.planners.learned import PLANNER_FORMAT
-    from vla_core.policies.checkpoint import CONFIG, CheckpointError, read_config
+    from vla_core.policies.checkpoint import CONFIG, CheckpointError, read_config, write_config
 
     try:
         if not (0 < args.risk < 1 and 0 < args.delta < 1):
@@ -94,11 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{h:12s} n={r.n:7d}  accuracy {100 * ok.mean():5.1f} %  threshold {r.threshold:.2f}  "
               f"coverage {100 * r.coverage:5.1f} %  risk {100 * r.empirical_risk:4.1f} % (target {100 * args.risk:.0f} %)")
     doc["calibration"] = cal
-    path = Path(args.checkpoint) / CONFIG
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path)
-    print(f"wrote the thresholds into {path}")
+    write_config(args.checkpoint, doc)
+    print(f"wrote the thresholds into {Path(args.checkpoint) / CONFIG}")
     return 0
 
 

@@ -25,8 +25,7 @@ from vla_core.policies.grounding import check_landmarks
 from vla_core.policies.normalizer import RangeNormalizer
 from vla_core.policies.text import TEXT_DIM
 
-HEADS = ("subtask", "instruction", "motion", "path")
-LABELS = {"subtask": "subtask", "instruction": "instruction", "motion": "motion_label"}  # head → batch key
+LABELS = {"subtask": "subtask", "instruction": "instruction", "motion": "motion_label"}  # class head → batch key
 
 
 @dataclass
@@ -172,18 +171,12 @@ class LearnedPlanner:
         """Every head's answer for ``obs``: {'subtask': (key, p), 'instruction': (sentence, p),
         'motion': (sentence, p), 'path': (P, 4) base frame}. Updates the history."""
         from vla_core.data.labels import parse_subtask_key
-        from vla_core.policies.action_space import motion_cue
-        from vla_core.policies.features import keypoint_inputs
+        from vla_core.policies.features import observation_inputs
 
-        state = obs.proprio.vector()
-        if not np.all(np.isfinite(state)):
-            raise ValueError("non-finite proprio in the observation")
-        t_prev, s_prev = self._prev_obs if self._prev_obs is not None else (obs.time, state)
-        self._prev_obs = (obs.time, state)
-        kp, valid = keypoint_inputs(obs.keypoints, obs.keypoint_names, self.cfg.keypoint_names)
+        ob = observation_inputs(obs, self._prev_obs, self.cfg.keypoint_names)
+        self._prev_obs = (obs.time, ob["state"])
         history = self.text(parse_subtask_key(self.previous).text()) if self.previous else np.zeros(TEXT_DIM, np.float32)
-        b = {"state": state, "motion": motion_cue(state, s_prev, obs.time - t_prev), "keypoints": kp,
-             "keypoints_valid": valid, "history": history, **self._task_in}
+        b = {**ob, "history": history, **self._task_in}
         device = next(self.model.parameters()).device
         pred = self.model.predict({k: torch.as_tensor(np.asarray(v))[None].to(device) for k, v in b.items()})
         out = {}

@@ -32,13 +32,17 @@ def save_checkpoint(model: torch.nn.Module, path: str | Path, extra: dict | None
     tmp = path / (WEIGHTS + ".tmp")
     save_file(tensors, str(tmp), metadata={"format": fmt})
     os.replace(tmp, path / WEIGHTS)
-    doc = {"format": fmt, "model": model.cfg.to_dict(), **(extra or {})}
-    tmp = path / (CONFIG + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path / CONFIG)
+    write_config(path, {"format": fmt, "model": model.cfg.to_dict(), **(extra or {})})
     if card is not None:
         (path / CARD).write_text(card)
     return path
+
+
+def write_config(path: str | Path, doc: dict) -> None:
+    """A checkpoint's config.json, atomically (temp file + rename)."""
+    tmp = Path(path) / (CONFIG + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, Path(path) / CONFIG)
 
 
 def read_config(path: str | Path, fmt: str = FORMAT) -> dict:

@@ -9,10 +9,9 @@ import torch
 
 from vla_core.observation import Observation
 from vla_core.plans import Instruction, LanguageMotion, Plan
-from vla_core.policies.action_space import motion_cue
 from vla_core.policies.checkpoint import load_checkpoint, torch_generator
 from vla_core.policies.chunk_model import ChunkModel
-from vla_core.policies.features import image_inputs, keypoint_inputs, plan_inputs
+from vla_core.policies.features import image_inputs, observation_inputs, plan_inputs
 from vla_core.policies.grounding import ground, ground_landmark
 from vla_core.policies.text import shared_encoder
 
@@ -59,18 +58,13 @@ class ChunkPolicy:
         self.prev = None
 
     def batch(self, obs: Observation, plan: Plan) -> dict[str, torch.Tensor]:
-        state = obs.proprio.vector()
-        if not np.all(np.isfinite(state)):
-            raise ValueError("non-finite proprio in the observation")
-        t_prev, s_prev = self.prev if self.prev is not None else (obs.time, state)
-        motion = motion_cue(state, s_prev, obs.time - t_prev)  # zeros on the first call or a time reset
-        kp, valid = keypoint_inputs(obs.keypoints, obs.keypoint_names, self.cfg.keypoint_names)
+        ob = observation_inputs(obs, self.prev, self.cfg.keypoint_names)
         kind, emb, path = plan_inputs(plan, self.text, self.cfg.path_points)
         text = plan.text if isinstance(plan, (Instruction, LanguageMotion)) else ""
         if text not in self._targets:
             self._targets[text] = ground(text, self.cfg.keypoint_names), ground_landmark(text, self.cfg.landmarks)
         target, landmark = self._targets[text]
-        b = {"state": state[None], "motion": motion[None], "keypoints": kp[None], "keypoints_valid": valid[None],
+        b = {**{k: v[None] for k, v in ob.items()},
              "plan_kind": np.array([kind]), "plan_text": emb[None], "plan_path": path[None],
              "target": target[None], "landmark": landmark[None]}
         for cam in self.cfg.cameras:

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from vla_core.plans import Instruction, LanguageMotion, Path3D
+from vla_core.policies.action_space import motion_cue
 from vla_core.policies.encoders import PLAN_KINDS
 from vla_core.policies.text import TEXT_DIM, TextEncoder
 
@@ -28,6 +29,21 @@ def keypoint_inputs(keypoints: np.ndarray, names: tuple[str, ...] | list[str],
         out[..., j, :] = np.where(ok[..., None], p, 0.0)
         valid[..., j] = ok
     return out, valid
+
+
+def observation_inputs(obs, prev: tuple[float, np.ndarray] | None,
+                       model_names: list[str]) -> dict[str, np.ndarray]:
+    """A live Observation (+ the (time, proprio vector) seen at the previous call, None at the
+    first) → state (18,), motion cue (7,), keypoints (K, 3), keypoints_valid (K,) as the models
+    take them; ValueError on non-finite proprio."""
+    state = obs.proprio.vector()
+    if not np.all(np.isfinite(state)):
+        raise ValueError("non-finite proprio in the observation")
+    t_prev, s_prev = prev if prev is not None else (obs.time, state)
+    kp, valid = keypoint_inputs(obs.keypoints, obs.keypoint_names, model_names)
+    # zeros on the first call or a time reset
+    return {"state": state, "motion": motion_cue(state, s_prev, obs.time - t_prev), "keypoints": kp,
+            "keypoints_valid": valid}
 
 
 def plan_inputs(plan, text: TextEncoder, path_points: int) -> tuple[int, np.ndarray, np.ndarray]:

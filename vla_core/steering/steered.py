@@ -15,11 +15,12 @@ import torch
 
 from vla_core.observation import Observation
 from vla_core.plans import Plan
+from vla_core.plans.motion import MotionThresholds
 from vla_core.policies.action_space import ee_layout, from_model
 from vla_core.steering.guidance import Guidance, GuidanceConfig
 from vla_core.steering.programs import RewardProgram
 
-OPEN_WIDTH = 0.075  # m: fingers wider than this are open (gripper events)
+OPEN_WIDTH = MotionThresholds.gripper_open_width  # m: fingers wider than this are open (gripper events)
 
 
 class SteeredPolicy:
@@ -48,19 +49,23 @@ class SteeredPolicy:
         elif progress is not None and progress >= st.until["progress"] + self.hysteresis:
             self.stage += 1
 
-    def _reward_fn(self, obs: Observation, state: torch.Tensor):
+    def _reward_fn(self, obs: Observation):
+        """(normalised, absolute): the program's reward of normalised model-space chunks (what the
+        guidance differentiates) and of absolute action chunks, both (P, H, D) → (P,)."""
         model = self.policy.model
         names = list(obs.keypoint_names)
         kp = {k: torch.as_tensor(obs.keypoints[names.index(k)], dtype=torch.float32)
               for k in self.program.keypoints if k in names and np.all(np.isfinite(obs.keypoints[names.index(k)]))}
         xyz, _ = ee_layout(model.cfg.action_dim)
         stage = self.stage
+        device = next(model.parameters()).device
+        state = torch.as_tensor(obs.proprio.vector(), dtype=torch.float32, device=device)[None]  # broadcasts over P
 
         def absolute(a: torch.Tensor) -> torch.Tensor:
             return self.program.reward(a[..., xyz], kp, a[..., -1], stage)
 
         def normalised(x0: torch.Tensor) -> torch.Tensor:
-            return absolute(from_model(model.action_norm.inverse(x0), state[: x0.shape[0]]))
+            return absolute(from_model(model.action_norm.inverse(x0), state))
 
         return normalised, absolute
 
@@ -68,17 +73,15 @@ class SteeredPolicy:
         if self.program is None:
             return self.policy.sample(obs, plan, n, guide)
         model = self.policy.model
-        p = self.cfg.particles
-        b = {k: v.expand(p, *v.shape[1:]) for k, v in self.policy.batch(obs, plan).items()}
-        self.policy.prev = (obs.time, obs.proprio.vector())
-        normalised, absolute = self._reward_fn(obs, b["state"])
+        normalised, absolute = self._reward_fn(obs)
         sched = getattr(model.sampler, "infer_sched", None)
         g = Guidance(normalised, model.cfg.kind, self.cfg, alphas_cumprod=getattr(sched, "alphas_cumprod", None),
                      train_timesteps=model.cfg.train_timesteps, generator=self.policy.generator)
-        chunks = model.predict(b, self.policy.generator, guide=g)  # (P, H, D) absolute
+        # the policy's own sampling, P particles in one batch, with the guidance hooked in
+        chunks = self.policy.sample(obs, plan, n=self.cfg.particles, guide=g)  # (P, H, D) absolute
         with torch.no_grad():
-            r = absolute(chunks)
+            r = absolute(torch.as_tensor(chunks))
         best = int(torch.argmax(r))
         self.last_guidance = g
         self._advance(obs, float(torch.exp(r[best].clamp(max=0.0))))
-        return chunks[best].cpu().numpy()[None].repeat(n, axis=0)
+        return chunks[best][None].repeat(n, axis=0)

@@ -1,4 +1,4 @@
-"""What the training commands share: hydra composition with one-line errors, and dataset roots."""
+"""What the training commands share: the command line (help, hydra, one-line errors), torch set-up, dataset roots."""
 
 from __future__ import annotations
 
@@ -8,19 +8,31 @@ from pathlib import Path
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-def compose_or_none(config_name: str, overrides: list[str]) -> dict | None:
-    """``configs/<config_name>.yaml`` + overrides as a plain dict; None (after one line on
-    stderr) for a bad override or config."""
+def parse_cli(config_name: str, argv: list[str], doc: str) -> dict | int:
+    """A trainer's command line: ``--help`` prints ``doc`` (→ 0); a bad override or config is one
+    line on stderr (→ 2); else ``configs/<config_name>.yaml`` + the overrides as a plain dict."""
+    if any(a in ("-h", "--help") for a in argv):
+        print(doc)
+        return 0
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     try:
         with initialize_config_dir(config_dir=str(CONFIGS), version_base=None):
-            cfg = compose(config_name=config_name, overrides=overrides)
+            cfg = compose(config_name=config_name, overrides=argv)
         return OmegaConf.to_container(cfg, resolve=True)
     except Exception as e:  # hydra's own errors are long; the first line says it
         print(f"error: bad config/override: {str(e).splitlines()[0]}", file=sys.stderr)
-        return None
+        return 2
+
+
+def torch_setup(cfg: dict):
+    """Torch threads and seed from ``cfg``; → the torch.device it names (auto: CUDA when present)."""
+    import torch
+
+    torch.set_num_threads(int(cfg["threads"]))
+    torch.manual_seed(int(cfg["seed"]))
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg["device"] == "auto" else cfg["device"])
 
 
 def dataset_roots(cfg: dict) -> list[str]:

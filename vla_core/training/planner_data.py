@@ -27,8 +27,12 @@ class PlannerLabels:
     history: np.ndarray  # (N,) subtask class said before this one, −1 none
 
 
-def planner_labels(data: ChunkData, episodes, steps: np.ndarray) -> PlannerLabels:
-    """Vocabularies from the ``steps`` (training) part of ``data``; labels for every step."""
+def planner_labels(data: ChunkData, episodes, steps: np.ndarray,
+                   vocab: tuple[list[str], list[str]] | None = None, unknown: int = -1) -> PlannerLabels:
+    """Labels for every step. The classes (subtask keys, instructions) come from the ``steps``
+    (training) part of ``data``, or are ``vocab`` (a checkpoint's). A step whose label is not a
+    class gets ``unknown``: −1 is ignored by training; calibration passes −2, an answer the
+    planner cannot give, so it counts as wrong."""
     keys = {}  # subtask sentence → key
     for ep in episodes:
         for k in set(ep.subtask or ()):
@@ -36,18 +40,25 @@ def planner_labels(data: ChunkData, episodes, steps: np.ndarray) -> PlannerLabel
                 keys[parse_subtask_key(k).text()] = k
     if data.subtask_text is None or not keys:
         raise ValueError("the dataset has no subtask labels (plan.subtask) to train a planner on")
-    sub_sentence = np.array([data.texts[i] if i >= 0 else "" for i in data.subtask_text], dtype=object)
-    subtasks = sorted({keys[s] for s in sub_sentence[steps] if s})
+    step_key = np.array([keys.get(data.texts[i], "") if i >= 0 else "" for i in data.subtask_text], dtype=object)
+    if vocab is None:
+        subtasks = sorted({k for k in step_key[steps] if k})
+        instructions = sorted({data.texts[i] for i in data.instruction[steps] if i >= 0})
+    else:
+        subtasks, instructions = list(vocab[0]), list(vocab[1])
     sub_cls = {k: i for i, k in enumerate(subtasks)}
-    subtask = np.array([sub_cls.get(keys.get(s, ""), -1) for s in sub_sentence], np.int64)
-    instructions = sorted({data.texts[i] for i in data.instruction[steps] if i >= 0})
+    subtask = np.array([sub_cls.get(k, unknown) if k else -1 for k in step_key], np.int64)
     ins_cls = {t: i for i, t in enumerate(instructions)}
-    text_cls = np.array([ins_cls.get(t, -1) for t in data.texts], np.int64)
+    text_cls = np.array([ins_cls.get(t, unknown) for t in data.texts], np.int64)
     instruction = np.where(data.instruction >= 0, text_cls[data.instruction], -1)
     motion_of_text = np.array([motion_index(t) for t in data.texts] + [-1], np.int64)  # [-1]: index −1 → none
     motion = motion_of_text[data.motion]
-    return PlannerLabels(subtasks, instructions, subtask, instruction, motion,
-                         history_index(subtask, data.episode_start))
+    # history over every key the data holds (a subtask that is no class still ends the one before it)
+    held = sorted({k for k in step_key if k})
+    local = {k: i for i, k in enumerate(held)}
+    said = history_index(np.array([local.get(k, -1) for k in step_key], np.int64), data.episode_start)
+    history = np.array([sub_cls.get(held[h], -1) if h >= 0 else -1 for h in said], np.int64)
+    return PlannerLabels(subtasks, instructions, subtask, instruction, motion, history)
 
 
 class PlannerSampler:

@@ -17,6 +17,7 @@ import numpy as np
 from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
 from sim.envs.kitchen_r.robot import wrap_angle
+from vla_core.plans.motion import MotionThresholds
 from vla_core.plans.subtask import Subtask
 
 ABOVE_XY = 0.03  # m: EE this close (horizontally) to an object is above it
@@ -24,7 +25,7 @@ GRASP_DZ = 0.05  # m: ... and this close above its centre is at grasp height
 RELEASE_CLEARANCE = 0.03  # m: a held object this close over its support is set down
 LOWERING_VZ = -0.05  # m/s: a held object sinking this fast (and not mainly sideways) is being lowered
 NEAR_HANDLE = 0.07  # m: EE site this close to a handle's site is at it (knob grasps sit ~5 cm off)
-OPEN_WIDTH = 0.075  # m: fingers opened wider than this are open (fully open 0.08)
+OPEN_WIDTH = MotionThresholds.gripper_open_width  # m: fingers wider than this are open (one definition)
 # the base is at a fixture's dock: between the expert's own docking test (3 cm, 0.05 rad, stopped)
 # and the 'docked' predicate of navigate subtasks (predicates.DOCKED_TOL_*, looser)
 DOCKED_XY, DOCKED_YAW, DOCKED_SPEED = 0.06, 0.1, 0.05  # m, rad, m/s

@@ -43,8 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", help="policy config (configs/policy): expert, diffusion, flow")
     p.add_argument("--checkpoint", help="policy checkpoint folder (config.json + model.safetensors)")
     p.add_argument("--episodes", type=int, help="number of episodes (stratified over categories)")
-    p.add_argument("--split", choices=("train", "test"), help="task split")
-    p.add_argument("--category", help="only this task category")
+    p.add_argument("--split", choices=("train", "test", "perturbed"), help="task split; perturbed: the test "
+                   "split's pick-and-place tasks in changed scenes (an obstacle in the way, the object shifted "
+                   "aside, clutter), where touching the obstacle or knocking the clutter fails the episode")
+    p.add_argument("--category", help="only this task category (perturbed split: obstacle, shifted or clutter)")
+    p.add_argument("--steering", choices=("on", "off"), help="VLS: steer the learned policy with the oracle's "
+                   "reward programs (particles, guidance, resampling: steering.guidance.*)")
+    p.add_argument("--steering-ablation", choices=("no-grad", "no-resample", "no-diversity"),
+                   help="steering with one piece switched off (implies --steering on)")
     p.add_argument("--seed", type=int, help="base seed; episode i uses seed*100003+i")
     p.add_argument("--workers", type=int, help="parallel worker processes")
     p.add_argument("--video", metavar="DIR", help="write MP4 rollouts of the first episodes here "
@@ -70,6 +76,10 @@ def compose(args: argparse.Namespace) -> dict:
             overrides.append(f"{key}={getattr(args, flag)}")
     if args.no_video:
         overrides.append("video=null")
+    if args.steering or args.steering_ablation:
+        overrides.append(f"steering.enabled={str(args.steering != 'off').lower()}")
+    if args.steering_ablation:
+        overrides.append(f"steering.ablation={args.steering_ablation}")
     if args.planner:
         overrides.append(f"planner={args.planner}")
     if args.policy:
@@ -161,7 +171,8 @@ def run(cfg: dict, argv: list[str]) -> int:
             from sim.envs.kitchen_r.tasks import task_by_id
 
             t = task_by_id(job["task_id"])
-            return EpisodeResult(t.task_id, t.instruction, t.category, t.split, job["seed"], False, 0, 0,
+            cat = f"{t.category}/{job['variant']}" if job.get("variant") else t.category
+            return EpisodeResult(t.task_id, t.instruction, cat, t.split, job["seed"], False, 0, 0,
                                  len(t.goals), 0.0, error=f"worker lost: {reason}").to_dict()
 
         # workers split the cores: torch's default (all cores each) oversubscribes them several times
@@ -178,7 +189,8 @@ def run(cfg: dict, argv: list[str]) -> int:
     for r in errors[:3]:
         print(f"episode {r.task_id} seed {r.seed} crashed: {r.error.splitlines()[0]}", file=sys.stderr)
     meta = {"bench": cfg["bench"]["name"], "mode": cfg["mode"], "planner": cfg["planner"]["name"],
-            "policy": cfg["policy"]["name"], "split": cfg["split"], "seed": cfg["seed"], "episodes": len(results),
+            "policy": cfg["policy"]["name"], "split": cfg["split"],
+            "steering": (cfg["steering"].get("ablation") or "on") if cfg["steering"].get("enabled") else "off", "seed": cfg["seed"], "episodes": len(results),
             "workers": workers, "obs_mode": cfg["bench"]["obs_mode"], "wall_time_s": round(wall, 1),
             "episodes_per_min": round(60 * len(results) / max(wall, 1e-9), 2), "commit": git_commit(),
             "command": "python sim/eval.py " + " ".join(shlex.quote(a) for a in argv), "config": cfg}
@@ -191,8 +203,12 @@ def run(cfg: dict, argv: list[str]) -> int:
         meta["plan_metrics"] = by_cat
         print(format_plan_metrics(by_cat))
     write_json(out, meta=meta, results=results, stats=stats)
+    steered = f" · steering {meta['steering']}" if meta["steering"] != "off" else ""
     plot_success(stats, out.with_suffix(".png"), f"{meta['bench']} · {meta['mode']} · {meta['planner']}+{meta['policy']}"
-                 f" · {meta['split']} split")
+                 f" · {meta['split']} split{steered}")
+    broken = [r for r in results if r.violations]
+    if broken:
+        print(f"{len(broken)} episode(s) broke the split's rules (e.g. {broken[0].violations[0]})")
     print(f"report: {out}  chart: {out.with_suffix('.png')}" + (f"  videos: {video_dir}" if video_dir else ""))
     print(f"{len(results)} episodes in {wall:.0f} s with {workers} worker(s)")
     return 1 if errors and len(errors) == len(results) else 0
@@ -201,7 +217,7 @@ def run(cfg: dict, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_intermixed_args(argv)  # overrides may sit between flags
         if args.bench not in BENCHES:
             raise UsageError(f"unknown bench {args.bench!r}; choose from {', '.join(BENCHES)}")
         if args.bench not in AVAILABLE:

@@ -20,6 +20,8 @@ from vla_core.runtime import LoopConfig, RuntimeLoop, StepEvent
 PLANNERS = ("oracle", "learned", "vlm")
 POLICIES = ("expert", "diffusion", "flow")
 LEARNED = ("diffusion", "flow")
+PERTURBED = "perturbed"  # the split of kitchen_r's perturbed pick-and-place scenes (sim/envs/kitchen_r/perturb.py)
+ABLATIONS = {"no-grad": {"gradient": False}, "no-resample": {"resample": False}, "no-diversity": {"diversity": 0.0}}
 
 
 class ConfigError(ValueError):
@@ -32,13 +34,15 @@ class Job:
     task_id: str
     seed: int
     video: str | None = None
+    variant: str | None = None  # the perturbed split's scene change
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "task_id": self.task_id, "seed": self.seed, "video": self.video}
+        return {"index": self.index, "task_id": self.task_id, "seed": self.seed, "video": self.video,
+                "variant": self.variant}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Job":
-        return cls(int(d["index"]), str(d["task_id"]), int(d["seed"]), d.get("video"))
+        return cls(int(d["index"]), str(d["task_id"]), int(d["seed"]), d.get("video"), d.get("variant"))
 
 
 def _int(cfg: dict, key: str, low: int, where: dict | None = None) -> int:
@@ -106,10 +110,14 @@ def check_config(cfg: dict) -> None:
         if sampler is not None and sampler not in SAMPLERS[doc["model"]["kind"]]:
             raise ConfigError(f"policy.sampler {sampler!r} does not fit a {doc['model']['kind']} policy; "
                               f"choose from {', '.join(SAMPLERS[doc['model']['kind']])}")
-    if cfg["split"] not in SPLITS:
-        raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS)}")
-    if cfg.get("category") is not None and cfg["category"] not in CATEGORIES:
-        raise ConfigError(f"unknown category {cfg['category']!r}; choose from {', '.join(CATEGORIES)}")
+    from sim.envs.kitchen_r.perturb import VARIANTS
+
+    if cfg["split"] not in SPLITS + (PERTURBED,):
+        raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS + (PERTURBED,))}")
+    cats = VARIANTS if cfg["split"] == PERTURBED else CATEGORIES
+    if cfg.get("category") is not None and cfg["category"] not in cats:
+        raise ConfigError(f"unknown category {cfg['category']!r} for the {cfg['split']} split; choose from {', '.join(cats)}")
+    _check_steering(cfg)
     _int(cfg, "episodes", 1)
     _int(cfg, "workers", 1)
     _int(cfg, "seed", 0)
@@ -126,6 +134,32 @@ def check_config(cfg: dict) -> None:
         raise ConfigError(f"bench.obs_mode must be privileged or depth, got {cfg['bench']['obs_mode']!r}")
     if not str(cfg["out"]).endswith(".json"):
         raise ConfigError(f"--out must name a .json file (the chart goes beside it), got {cfg['out']!r}")
+
+
+def guidance_config(cfg: dict):
+    """The GuidanceConfig an eval config's ``steering`` block names (its ablation applied)."""
+    from vla_core.steering.guidance import GuidanceConfig
+
+    st = cfg.get("steering") or {}
+    return GuidanceConfig(**{**(st.get("guidance") or {}), **ABLATIONS.get(st.get("ablation"), {})})
+
+
+def _check_steering(cfg: dict) -> None:
+    st = cfg.get("steering") or {}
+    if st.get("ablation") is not None and st["ablation"] not in ABLATIONS:
+        raise ConfigError(f"steering.ablation must be one of {', '.join(ABLATIONS)}, got {st['ablation']!r}")
+    if not st.get("enabled"):
+        if st.get("ablation") is not None:
+            raise ConfigError("a steering ablation needs steering on (--steering on)")
+        return
+    if cfg["policy"]["name"] not in LEARNED:
+        raise ConfigError("steering steers a learned diffusion or flow policy: --policy diffusion|flow")
+    if cfg["planner"]["name"] != "oracle" or cfg["mode"] != "policy":
+        raise ConfigError("steering follows the reward programs the oracle planner writes: --mode policy")
+    try:
+        guidance_config(cfg)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"steering.guidance: {e}") from None
 
 
 def _check_vlm(cfg: dict) -> None:
@@ -159,8 +193,13 @@ class EpisodeRunner:
             self.shadow = make_planner(cfg["planner"], self.env)
             self.planner = OraclePlanner(self.env, kind="instruction")
         else:
-            self.planner = make_planner(cfg.get("planner") or {}, self.env)
+            steer = bool((cfg.get("steering") or {}).get("enabled"))
+            self.planner = make_planner(cfg.get("planner") or {}, self.env, programs=steer)
         self.policy = policy if policy is not None else make_policy(cfg["policy"], self.env)
+        if (cfg.get("steering") or {}).get("enabled"):
+            from vla_core.steering.steered import SteeredPolicy
+
+            self.policy = SteeredPolicy(self.policy, cfg=guidance_config(cfg))
         # a chunk policy was trained to execute n_exec of its H actions; the expert's chunks hold one
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
         self.loop_config = LoopConfig(n_exec=int(n_exec), replan=cfg.get("replan") or "chunk")
@@ -169,6 +208,9 @@ class EpisodeRunner:
         from sim.envs.kitchen_r.tasks import task_by_id
 
         task = task_by_id(job.task_id)
+        category = f"{task.category}/{job.variant}" if job.variant else task.category
+        if hasattr(self.env, "set_variant"):
+            self.env.set_variant(job.variant)
         writer = VideoWriter(job.video, fps=10 / int(self.cfg["video_every"])) if job.video else None
         every = int(self.cfg["video_every"])
 
@@ -194,19 +236,20 @@ class EpisodeRunner:
                 from vla_core.planners.scoring import plan_metrics
 
                 metrics = plan_metrics(answers, buffer.episode(), self.shadow.thresholds)
-            return EpisodeResult(task.task_id, task.instruction, task.category, task.split, job.seed, out.success,
+            return EpisodeResult(task.task_id, task.instruction, category, task.split, job.seed, out.success,
                                  out.length, out.goals_met, out.goals_total, out.wall_time_s, job.video,
-                                 plan_metrics=metrics)
+                                 plan_metrics=metrics, violations=list(getattr(self.env, "violations", list)()))
         except Exception as e:  # one broken episode must not take the run down
-            return EpisodeResult(task.task_id, task.instruction, task.category, task.split, job.seed, False, 0, 0,
+            return EpisodeResult(task.task_id, task.instruction, category, task.split, job.seed, False, 0, 0,
                                  len(task.goals), 0.0, job.video, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         finally:
             if writer is not None:
                 writer.close()
 
 
-def make_planner(pcfg: dict, env):
-    """The planner an eval config names (oracle when it names none)."""
+def make_planner(pcfg: dict, env, programs: bool = False):
+    """The planner an eval config names (oracle when it names none); ``programs``: the oracle
+    also writes reward programs (for a steered policy)."""
     if pcfg.get("name") == "vlm":
         from vla_core.planners.vlm import VLMPlanner
 
@@ -218,7 +261,7 @@ def make_planner(pcfg: dict, env):
         return LearnedPlanner.load(pcfg["checkpoint"], kind=pcfg["kind"])
     from vla_core.planners.oracle import DEFAULT_KIND, OraclePlanner
 
-    return OraclePlanner(env, kind=pcfg.get("kind") or DEFAULT_KIND)
+    return OraclePlanner(env, kind=pcfg.get("kind") or DEFAULT_KIND, programs=programs)
 
 
 def make_policy(pcfg: dict, env):
@@ -234,20 +277,27 @@ def make_policy(pcfg: dict, env):
 
 
 def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
-    """Episodes stratified over categories; each gets its own task draw and seed."""
+    """Episodes stratified over categories (the perturbed split: over its variants, on the test
+    split's pick-and-place tasks); each gets its own task draw and seed."""
+    from sim.envs.kitchen_r.perturb import VARIANTS
     from sim.envs.kitchen_r.tasks import CATEGORIES, tasks_for
 
     split, category = cfg["split"], cfg.get("category")
-    cats = [category] if category else [c for c in CATEGORIES if tasks_for(split, c)]
+    perturbed = split == PERTURBED
+    if perturbed:
+        cats = [category] if category else list(VARIANTS)
+    else:
+        cats = [category] if category else [c for c in CATEGORIES if tasks_for(split, c)]
     if not cats:
         raise ConfigError(f"no tasks in split {split!r}")
     rng = np.random.default_rng(int(cfg["seed"]))
     jobs = []
     for i in range(int(cfg["episodes"])):
-        pool = tasks_for(split, cats[i % len(cats)])
+        cat = cats[i % len(cats)]
+        pool = tasks_for("test", "pick_place") if perturbed else tasks_for(split, cat)
         task = pool[int(rng.integers(len(pool)))]
         video = None
         if video_dir and i < int(cfg["video_episodes"]):
-            video = str(Path(video_dir) / f"ep{i:04d}_{task.category}.mp4")
-        jobs.append(Job(i, task.task_id, int(cfg["seed"]) * 100_003 + i, video))
+            video = str(Path(video_dir) / f"ep{i:04d}_{cat}.mp4")
+        jobs.append(Job(i, task.task_id, int(cfg["seed"]) * 100_003 + i, video, cat if perturbed else None))
     return jobs

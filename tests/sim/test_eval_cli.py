@@ -42,6 +42,11 @@ def run(*args, timeout=300):
     (["--mode", "planner", "--policy", "flow"], "--mode planner scores the planner along the oracle + expert"),
     (["--planner", "learned"], "--mode policy evaluates a policy under oracle plans"),
     (["planner.kind=poem"], "planner.kind must be one of"),
+    (["--split", "perturbed", "--category", "knob"], "choose from obstacle, shifted, clutter"),
+    (["--steering", "on"], "steering steers a learned diffusion or flow policy"),
+    (["--steering", "off", "--steering-ablation", "no-grad"], "needs steering on"),
+    (["--steering", "sometimes"], "invalid choice"),
+    (["steering.enabled=true", "steering.ablation=no-luck"], "steering.ablation must be one of"),
     (["--out", "report.png"], ".json"),
     (["--out", "/proc/no/such/report.json"], "cannot write"),
 ])
@@ -111,3 +116,19 @@ def test_learned_policy_runs_through_the_cli(tmp_path):
     report = json.loads(out.read_text())
     assert report["meta"]["policy"] == "diffusion"
     assert report["episodes"][0]["error"] is None and report["episodes"][0]["length"] > 0
+
+
+def test_steered_policy_on_the_perturbed_split_through_the_cli(tmp_path):
+    """--split perturbed --steering on: the oracle writes programs, the steered policy samples
+    particles through the tiny checkpoint's sampler, and the report names variants and steering."""
+    tiny_checkpoint(tmp_path / "ck")
+    out = tmp_path / "report.json"
+    r = run("--split", "perturbed", "--category", "obstacle", "--policy", "diffusion", "--checkpoint",
+            str(tmp_path / "ck"), "--episodes", "1", "--workers", "1", "--no-video", "--out", str(out),
+            "policy.steps=2", "--steering-ablation", "no-resample", "steering.guidance.particles=2",
+            "n_exec=8")
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["meta"]["steering"] == "no-resample" and report["meta"]["split"] == "perturbed"
+    ep = report["episodes"][0]
+    assert ep["error"] is None and ep["category"] == "pick_place/obstacle" and ep["length"] > 0

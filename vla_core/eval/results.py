@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 # JSON-level types per field; checked in from_dict so a hand-edited or truncated
@@ -12,6 +12,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "seed": (int,), "success": (bool,), "length": (int,),
     "goals_met": (int,), "goals_total": (int,), "wall_time_s": (int, float),
     "video": (str, type(None)), "error": (str, type(None)), "plan_metrics": (dict, type(None)),
+    "violations": (list,),
 }
 
 
@@ -30,6 +31,7 @@ class EpisodeResult:
     video: str | None = None
     error: str | None = None  # exception text if the episode crashed (counts as failure)
     plan_metrics: dict | None = None  # --mode planner: the planner's per-step match rates and path errors
+    violations: list[str] = field(default_factory=list)  # what a perturbed split forbids and the episode did
 
     @property
     def succeeded(self) -> bool:
@@ -45,7 +47,7 @@ class EpisodeResult:
         if not isinstance(d, dict):
             raise ValueError(f"EpisodeResult.from_dict expects a dict, got {type(d).__name__}")
         names = {f.name for f in fields(cls)}
-        required = {f.name for f in fields(cls) if f.default is MISSING}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
         unknown, missing = sorted(set(d) - names), sorted(required - set(d))
         if unknown or missing:
             raise ValueError(f"invalid EpisodeResult: unknown keys {unknown}, missing keys {missing}")

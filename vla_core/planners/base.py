@@ -14,6 +14,7 @@ class PlanResult:
     plan: Plan
     confidence: float  # in [0, 1]
     abstain_reason: str | None = None  # set when the planner would rather ask for help
+    program: dict | None = None  # a VLS reward-program spec (vla_core.steering.programs) for steered policies
 
 
 class Planner(Protocol):

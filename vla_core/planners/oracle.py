@@ -11,6 +11,9 @@ scripted expert would take from here to the end of the subtask, which needs an e
 with ``oracle_path(subtask, prev_kind) -> (T, 4)`` world xyz + gripper; the path is
 looked ahead once per subtask and followed with a cursor, as ``path_labels`` cut it
 from demonstrations: the rest of the subtask's path in the current base frame).
+
+With ``programs=True`` every plan also carries the VLS reward program the env writes for its
+subtask from scene state (``reward_program(subtask, obs) -> spec | None``), for steered policies.
 """
 
 from __future__ import annotations
@@ -30,13 +33,16 @@ PATH_REPLAN = 0.08  # m: an EE this far from every point ahead gets a fresh look
 
 
 class OraclePlanner:
-    def __init__(self, env, kind: str = DEFAULT_KIND):
+    def __init__(self, env, kind: str = DEFAULT_KIND, programs: bool = False):
         if kind not in ORACLE_KINDS:
             raise ValueError(f"oracle plan kind must be one of {ORACLE_KINDS}, got {kind!r}")
         if kind == "path" and not hasattr(env, "oracle_path"):
             raise ValueError(f"env {getattr(env, 'name', type(env).__name__)!r} cannot look ahead for path plans")
+        if programs and not hasattr(env, "reward_program"):
+            raise ValueError(f"env {getattr(env, 'name', type(env).__name__)!r} writes no reward programs")
         self.env = env
         self.kind = kind
+        self.programs = programs
         self.steps: list[Subtask] = []
         self.index = 0
         self.replans = 0  # lookaheads after drifting off a path (diagnostics)
@@ -67,10 +73,13 @@ class OraclePlanner:
                 self._forget_path()  # look again from here rather than follow a finished path
         step = self.steps[self.index]
         if self.kind == "path":
-            return PlanResult(self._path_plan(obs, step), confidence=1.0)
-        if self.kind == "instruction" and hasattr(self.env, "substep_text"):
-            return PlanResult(Instruction(self.env.substep_text(step), subtask=step), confidence=1.0)
-        return PlanResult(Instruction(step.text(), subtask=step), confidence=1.0)
+            plan = self._path_plan(obs, step)
+        elif self.kind == "instruction" and hasattr(self.env, "substep_text"):
+            plan = Instruction(self.env.substep_text(step), subtask=step)
+        else:
+            plan = Instruction(step.text(), subtask=step)
+        program = self.env.reward_program(step, obs) if self.programs else None
+        return PlanResult(plan, confidence=1.0, program=program)
 
     def _look_ahead(self, obs: Observation, step: Subtask) -> None:
         prev = self.steps[self.index - 1].kind if self.index > 0 else None

@@ -86,16 +86,20 @@ class RuntimeLoop:
         self.planner.reset(obs.task)
         self.policy.reset()
         budget = env.task.max_steps if self.config.max_steps is None else self.config.max_steps
+        violations = getattr(env, "violations", None)  # what fails an episode for good (a perturbed split's collision)
         t = 0
         success = env.success()
         result: PlanResult | None = None
         self._replan = False
-        while t < budget and not success:
+        failed = False
+        while t < budget and not success and not failed:
             if self._needs_plan(result):
                 self._replan = False
                 result = self.planner.plan(obs)
                 if result is None:  # the planner thinks it is done; the simulator decides
                     break
+                if hasattr(self.policy, "use_program"):  # a steered policy follows the plan's reward program
+                    self.policy.use_program(result.program)
             chunk = self.policy.sample(obs, result.plan, n=1)[0]
             for action in chunk[: self.config.n_exec]:
                 prev, obs = obs, env.step(action)
@@ -103,7 +107,8 @@ class RuntimeLoop:
                 if self.on_step is not None:
                     self.on_step(StepEvent(t, obs, np.asarray(action), result, prev))
                 success = env.success()
-                if success or t >= budget:
+                failed = violations is not None and bool(violations())
+                if success or failed or t >= budget:
                     break
         met = env.goals_met()
         return Outcome(bool(success), t, int(sum(met)), len(met), time.perf_counter() - start)

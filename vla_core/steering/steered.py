@@ -18,7 +18,7 @@ from vla_core.plans import Plan
 from vla_core.plans.motion import MotionThresholds
 from vla_core.policies.action_space import ee_layout, from_model
 from vla_core.steering.guidance import Guidance, GuidanceConfig
-from vla_core.steering.programs import RewardProgram
+from vla_core.steering.programs import RewardProgram, parse_program
 
 OPEN_WIDTH = MotionThresholds.gripper_open_width  # m: fingers wider than this are open (gripper events)
 
@@ -37,6 +37,15 @@ class SteeredPolicy:
 
     def set_program(self, program: RewardProgram | None) -> None:
         self.program, self.stage = program, 0
+
+    def use_program(self, spec: dict | None) -> None:
+        """The program a plan carries (a spec, validated here; ``ProgramError`` if bad). Planners
+        rewrite it every chunk with fresh base-frame numbers: the same program (name and stage
+        count) keeps its stage, another starts at its first."""
+        program = None if spec is None else parse_program(spec)
+        same = (program is not None and self.program is not None and program.name == self.program.name
+                and len(program.stages) == len(self.program.stages))
+        self.program, self.stage = program, self.stage if same else 0
 
     def _advance(self, obs: Observation, progress: float | None) -> None:
         st = self.program.stages[self.stage]

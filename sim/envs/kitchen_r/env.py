@@ -15,7 +15,8 @@ from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
 from sim.envs.kitchen_r.layout import Layout, sample_layout
 from sim.envs.kitchen_r.robot import HOME_Q, CartesianController, MobilePanda, yaw_quat
-from sim.envs.kitchen_r.scene import PARK_ORIGIN, load_model
+from sim.envs.kitchen_r.perturb import KNOCKED, VARIANTS, perturb_layout
+from sim.envs.kitchen_r.scene import OBSTACLE_PARK, PARK_ORIGIN, load_model
 from sim.envs.kitchen_r.tasks import Goal, Task, all_tasks, plan_steps, task_by_id, task_by_instruction
 from vla_core.observation import Observation, Proprio
 from vla_core.plans.subtask import Subtask
@@ -41,15 +42,17 @@ class EnvState:
     physics: np.ndarray  # mj_getState(mjSTATE_INTEGRATION)
     controller: np.ndarray  # (10,) commanded base pose + arm joint targets
     layout: dict
+    collided: bool = False  # the perturbed split's obstacle was touched
 
     def to_dict(self) -> dict:
         return {"task_id": self.task_id, "seed": self.seed, "step": self.step,
-                "physics": self.physics.tolist(), "controller": self.controller.tolist(), "layout": self.layout}
+                "physics": self.physics.tolist(), "controller": self.controller.tolist(), "layout": self.layout,
+                "collided": self.collided}
 
     @classmethod
     def from_dict(cls, d: dict) -> "EnvState":
         return cls(d["task_id"], int(d["seed"]), int(d["step"]), np.asarray(d["physics"], dtype=np.float64),
-                   np.asarray(d["controller"], dtype=np.float64), d["layout"])
+                   np.asarray(d["controller"], dtype=np.float64), d["layout"], bool(d.get("collided", False)))
 
 
 class KitchenREnv:
@@ -78,6 +81,16 @@ class KitchenREnv:
         self.seed = 0
         self.steps = 0
         self._kp_ids = self._keypoint_ids()
+        self.variant: str | None = None  # the perturbed split's variant for the next reset (perturb.py)
+        self._obstacle_mocap = self.model.body("obstacle").mocapid[0]
+        self._obstacle_geom = self.model.geom("obstacle").id
+        self.collided = False  # something touched the obstacle this episode
+
+    def set_variant(self, variant: str | None) -> None:
+        """Perturb the episodes that follow (None: the ordinary scene)."""
+        if variant is not None and variant not in VARIANTS:
+            raise ValueError(f"unknown perturbation {variant!r}; choose from {', '.join(VARIANTS)}")
+        self.variant = variant
 
     # ---- episode control ---------------------------------------------------------
     def reset(self, seed: int, task: Task | str | None = None) -> Observation:
@@ -90,6 +103,8 @@ class KitchenREnv:
             task = task_by_id(task) if "/" in task and " " not in task else task_by_instruction(task)
         self.task, self.seed, self.steps = task, int(seed), 0
         self.layout = sample_layout(task, rng)
+        if self.variant is not None:  # its own stream: the rest of the scene is the unperturbed episode's
+            perturb_layout(self.layout, task, self.variant, np.random.default_rng([int(seed), 1]))
         self._apply_layout(self.layout)
         return self.observe()
 
@@ -116,6 +131,8 @@ class KitchenREnv:
             else:  # parked out of sight
                 d.qpos[adr:adr + 3] = (PARK_ORIGIN[0] + 0.2 * i, PARK_ORIGIN[1] + 2.0, 0.2)
                 d.qpos[adr + 3:adr + 7] = (1, 0, 0, 0)
+        d.mocap_pos[self._obstacle_mocap] = layout.obstacle[:3] if layout.obstacle else OBSTACLE_PARK
+        self.collided = False
         mujoco.mj_forward(m, d)
         self.controller.reset(d)
         for _ in range(SETTLE_STEPS):
@@ -125,7 +142,8 @@ class KitchenREnv:
         assert self.task is not None and self.layout is not None, "reset() first"
         phys = np.empty(mujoco.mj_stateSize(self.model, STATE_SPEC))
         mujoco.mj_getState(self.model, self.data, phys, STATE_SPEC)
-        return EnvState(self.task.task_id, self.seed, self.steps, phys, self.controller.state(), self.layout.to_dict())
+        return EnvState(self.task.task_id, self.seed, self.steps, phys, self.controller.state(), self.layout.to_dict(),
+                        self.collided)
 
     def reset_to(self, state: EnvState) -> Observation:
         self.task = task_by_id(state.task_id)
@@ -135,13 +153,17 @@ class KitchenREnv:
         mujoco.mj_setState(self.model, self.data, state.physics, STATE_SPEC)
         mujoco.mj_forward(self.model, self.data)
         self.controller.set_state(state.controller)
+        self.collided = bool(state.collided)
         return self.observe()
 
     def step(self, action: np.ndarray) -> Observation:
         """``action``: (10,) mobile layout, or (8,) arm-only with the base held (vla_core.actions)."""
         self.controller.apply(self.data, action)  # validates shape and finiteness first
+        watch = self.layout is not None and self.layout.obstacle is not None
         for _ in range(self.n_substeps):
             mujoco.mj_step(self.model, self.data)
+            if watch and not self.collided:
+                self.collided = bool(np.any(self.data.contact.geom[: self.data.ncon] == self._obstacle_geom))
         self.steps += 1
         return self.observe()
 
@@ -151,8 +173,17 @@ class KitchenREnv:
         return [P.goal_met(self.model, self.data, g, base_qpos=self.robot.base_qpos,
                            finger_geoms=self.robot.finger_geoms) for g in self.task.goals]
 
+    def violations(self) -> list[str]:
+        """What the perturbed split forbids and this episode did: touching the obstacle, knocking
+        a clutter object out of place. Empty for ordinary episodes."""
+        out = ["touched the obstacle"] if self.collided else []
+        for name, (x, y) in (self.layout.watch if self.layout else {}).items():
+            if np.hypot(*(P.body_pos(self.model, self.data, name)[:2] - (x, y))) > KNOCKED:
+                out.append(f"knocked the {name.replace('_', ' ')}")
+        return out
+
     def success(self) -> bool:
-        return all(self.goals_met())
+        return all(self.goals_met()) and not self.violations()
 
     def subtask_done(self, s: Subtask) -> bool:
         """Whether a ground-truth subtask is complete, from simulator state."""
@@ -176,6 +207,22 @@ class KitchenREnv:
         from sim.envs.kitchen_r.substeps import substep_text
 
         return substep_text(self, s)
+
+    def reward_program(self, s: Subtask, obs: Observation) -> dict | None:
+        """The oracle's VLS reward-program spec for ``s`` from scene state (None for navigation)."""
+        from sim.envs.kitchen_r.programs import oracle_program
+
+        support = None
+        name = s.target if s.kind == "pick" else (s.dest if s.kind == "place" else None)
+        if name in C.SURFACE_BY_NAME:
+            support = C.SURFACE_BY_NAME[name].height
+        elif name in self.layout.objects:
+            support = C.SURFACE_BY_NAME[self.layout.objects[name].surface].height
+        obstacles = ()
+        if self.layout.obstacle is not None:
+            x, y, z, r = self.layout.obstacle
+            obstacles = ((self.robot.world_to_base(self.data, np.array([x, y, z])), r),)
+        return oracle_program(obs, s, support, obstacles)
 
     def oracle_path(self, s: Subtask, prev_kind: str | None = None) -> np.ndarray:
         """(T, 4) world EE xyz + gripper the scripted expert would follow from here to finish ``s``."""

@@ -36,6 +36,11 @@ class Layout:
     base: tuple[float, float, float]
     objects: dict[str, Placement] = field(default_factory=dict)  # objects and receptacles
     fixtures: dict[str, float] = field(default_factory=dict)  # fixture name -> joint value
+    # the perturbed split (perturb.py): which variant, the obstacle sphere (x, y, z, r) and the
+    # objects whose start (x, y) must not be knocked
+    variant: str | None = None
+    obstacle: tuple[float, float, float, float] | None = None
+    watch: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def area_of(self, name: str) -> str:
         return C.SURFACE_BY_NAME[self.objects[name].surface].area
@@ -44,13 +49,18 @@ class Layout:
         return {n: self.area_of(n) for n in self.objects}
 
     def to_dict(self) -> dict:
-        return {"base": list(self.base), "fixtures": dict(self.fixtures),
-                "objects": {n: [p.surface, p.x, p.y, p.yaw] for n, p in self.objects.items()}}
+        d = {"base": list(self.base), "fixtures": dict(self.fixtures),
+             "objects": {n: [p.surface, p.x, p.y, p.yaw] for n, p in self.objects.items()}}
+        if self.variant is not None:
+            d.update(variant=self.variant, obstacle=list(self.obstacle) if self.obstacle else None,
+                     watch={n: list(xy) for n, xy in self.watch.items()})
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Layout":
         return cls(tuple(d["base"]), {n: Placement(s, x, y, w) for n, (s, x, y, w) in d["objects"].items()},
-                   dict(d["fixtures"]))
+                   dict(d["fixtures"]), d.get("variant"), tuple(d["obstacle"]) if d.get("obstacle") else None,
+                   {n: tuple(xy) for n, xy in (d.get("watch") or {}).items()})
 
 
 def footprint(name: str) -> float:

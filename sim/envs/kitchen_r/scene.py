@@ -15,6 +15,16 @@ from sim.envs.kitchen_r import catalog as C
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "kitchen_r"
 PARK_ORIGIN = (6.0, 6.0)  # unused objects wait here, out of every camera's view
+OBSTACLE_PARK = (-6.0, -6.0, 1.0)  # the perturbed split's obstacle when an episode has none
+
+
+def _obstacle_xml() -> str:
+    """The perturbed split's obstacle: a fixed (mocap) sphere the env moves per episode."""
+    from sim.envs.kitchen_r.perturb import OBSTACLE_RADIUS
+
+    x, y, z = OBSTACLE_PARK
+    return (f'<body name="obstacle" mocap="true" pos="{x:g} {y:g} {z:g}">'
+            f'<geom name="obstacle" type="sphere" size="{OBSTACLE_RADIUS:g}" rgba="0.95 0.55 0.1 1"/></body>')
 
 
 def franka_kitchen_dir() -> Path:
@@ -142,7 +152,7 @@ def build_xml() -> str:
         COLUMN_HALF=f"{(C.ARM_MOUNT_HEIGHT - 0.34) / 2:g}",
         MATERIALS=mats,
         FURNITURE="\n".join(_surface_xml(s) for s in C.SURFACES),
-        OBJECTS="\n".join(_object_xml(o, i) for i, o in enumerate(C.OBJECTS)),
+        OBJECTS="\n".join([_object_xml(o, i) for i, o in enumerate(C.OBJECTS)] + [_obstacle_xml()]),
         RECEPTACLES="\n".join(_receptacle_xml(r, i) for i, r in enumerate(C.RECEPTACLES)),
     )
 

@@ -76,3 +76,30 @@ def test_expert_episode_does_not_depend_on_what_ran_before():
     loop.run_episode(12, tasks_for("train", "pick_place")[9])  # another episode in between
     loop.run_episode(11, task)
     np.testing.assert_array_equal(env.data.qpos, first)
+
+
+class ProgramTaker(ExpertPolicy):
+    """The expert, recording the programs the loop hands a steered policy."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.programs = []
+
+    def use_program(self, spec):
+        self.programs.append(spec)
+
+
+def test_a_broken_rule_ends_the_episode_and_plans_carry_programs_to_a_steered_policy():
+    """Perturbed split, obstacle: the expert's way runs through it, so the episode fails the
+    moment it is touched (not at the budget); the oracle's programs reach the policy."""
+    env = KitchenREnv()
+    env.set_variant("obstacle")
+    policy = ProgramTaker(env)
+    loop = RuntimeLoop(env, OraclePlanner(env, programs=True), policy, LoopConfig(n_exec=1))
+    out = loop.run_episode(100, tasks_for("test", "pick_place")[0])
+    assert not out.success and env.violations() == ["touched the obstacle"]
+    assert out.length < env.task.max_steps
+    assert policy.programs[0] is None  # navigating: nothing to steer
+    assert any(p is not None and "pick" in p["name"] for p in policy.programs)
+    with pytest.raises(ValueError, match="writes no reward programs"):
+        OraclePlanner(object(), programs=True)

@@ -2,6 +2,7 @@
 the best particle returned, stages advancing on gripper events, no program = the plain policy."""
 
 import numpy as np
+import pytest
 import torch
 
 from vla_core.observation import Observation, Proprio
@@ -9,7 +10,7 @@ from vla_core.plans import Instruction
 from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
 from vla_core.policies.chunk_policy import ChunkPolicy
 from vla_core.steering.guidance import GuidanceConfig
-from vla_core.steering.programs import parse_program
+from vla_core.steering.programs import ProgramError, parse_program
 from vla_core.steering.steered import SteeredPolicy
 
 NAMES = ["red_mug"]
@@ -62,3 +63,22 @@ def test_stage_advances_on_the_gripper_event_and_no_program_is_the_plain_policy(
     a, b = policy("flow"), SteeredPolicy(policy("flow"))
     np.testing.assert_array_equal(a.sample(obs(), Instruction("pick the red mug")),
                                   b.sample(obs(), Instruction("pick the red mug")))
+
+
+def test_a_rewritten_program_keeps_its_stage_and_another_starts_over():
+    spec = {"name": "pick the red mug", "stages": [
+        {"until": {"gripper": "closed"}, "terms": [{"type": "reach", "target": [0.7, 0.1, 0.9]}]},
+        {"terms": [{"type": "progress", "axis": [0, 0, 1]}]}]}
+    s = SteeredPolicy(policy("flow"), cfg=GuidanceConfig(particles=2))
+    s.use_program(spec)
+    s.sample(obs(gripper=0.03), Instruction("pick the red mug"))
+    assert s.stage == 1
+    spec["stages"][0]["terms"][0]["target"] = [0.71, 0.1, 0.9]  # the planner's next chunk: fresh numbers
+    s.use_program(spec)
+    assert s.stage == 1 and s.program.stages[0].terms[0].args["target"] == [0.71, 0.1, 0.9]
+    s.use_program({**spec, "name": "place the red mug"})
+    assert s.stage == 0
+    s.use_program(None)
+    assert s.program is None
+    with pytest.raises(ProgramError, match="unknown term type"):
+        s.use_program({"terms": [{"type": "teleport"}]})

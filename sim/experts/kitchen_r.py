@@ -138,7 +138,7 @@ class KitchenRExpert:
         return handler(subtask)
 
     def _navigate(self, s: Subtask) -> np.ndarray:
-        v, w, _ = self._dock(C.AREA_BY_NAME[s.target].pose)
+        v, w, _ = self._dock(C.dock_pose(s.target))
         return self._action(v, w)
 
     def _dock(self, pose: tuple[float, float, float]) -> tuple[float, float, bool]:
@@ -163,9 +163,16 @@ class KitchenRExpert:
             carried = self._move_ee(CARRY, quat)
             if "undock" not in st:
                 near = np.hypot(b.x - ax, b.y - ay) < 0.03 and abs(wrap_angle(b.yaw - ayaw)) < 0.05
+                # already on the way straight in (a navigate subtask handed over short of the dock):
+                # finish that approach rather than back out and come round again
+                ahead = np.cos(ayaw) * (ax - b.x) + np.sin(ayaw) * (ay - b.y)
+                lateral = -np.sin(ayaw) * (b.x - ax) + np.cos(ayaw) * (b.y - ay)
+                st["inline"] = bool(abs(lateral) < INLINE_LATERAL and abs(wrap_angle(b.yaw - ayaw)) < INLINE_YAW
+                                    and -0.05 < ahead < 0.5)
                 docked = min(np.hypot(b.x - q[0], b.y - q[1]) for q in DOCKS) < 0.25
                 back = st["backoff"] if st["backoff"] == LOCAL_BACKOFF else 0.5
-                st["undock"] = (b.x - back * np.cos(b.yaw), b.y - back * np.sin(b.yaw)) if docked and not near else None
+                undock = docked and not near and not st["inline"]
+                st["undock"] = (b.x - back * np.cos(b.yaw), b.y - back * np.sin(b.yaw)) if undock else None
             if not carried:
                 return 0.0, 0.0, False
             st["phase"] = 1
@@ -174,7 +181,7 @@ class KitchenRExpert:
                 v, w, done = self._drive_to(*st["undock"], reverse_ok=True)
                 if not done:
                     return v, w, False
-            st["phase"] = 2 if np.hypot(b.x - ax, b.y - ay) > 0.03 else 3
+            st["phase"] = 2 if np.hypot(b.x - ax, b.y - ay) > 0.03 and not st["inline"] else 3
         if st["phase"] == 2:  # to the pre-dock point, facing where it goes: backing along an arc
             # toward a sidestep target swept the chassis into the Franka Kitchen side counter
             v, w, done = self._drive_to(ax - st["backoff"] * np.cos(ayaw), ay - st["backoff"] * np.sin(ayaw))
@@ -189,10 +196,14 @@ class KitchenRExpert:
         # straight in to the dock pose
         dist = np.hypot(ax - b.x, ay - b.y)
         ahead = np.cos(ayaw) * (ax - b.x) + np.sin(ayaw) * (ay - b.y)
-        w, aligned = self._turn_to(ayaw)
+        # steer at the dock point while well short of it (takes out a lateral error of a few cm:
+        # the knobs at the edge of reach need it), square up to the dock's yaw for the last stretch
+        aim = np.arctan2(ay - b.y, ax - b.x) if ahead > STEER_AHEAD else ayaw
+        w, _ = self._turn_to(aim)
+        _, aligned = self._turn_to(ayaw)
         v = float(np.clip(1.2 * ahead, -0.3, 0.4)) if dist > 0.015 else 0.0
         speed = np.linalg.norm(self._data().qvel[self._robot.base_qpos])
-        return v, w, bool(dist < 0.03 and aligned and speed < 0.05)
+        return v, w, bool(dist < DOCK_TOL and aligned and speed < 0.05)
 
     def _grasp_yaw(self, name: str) -> float:
         """Fingers (closing along the EE y axis) close across the object: square to a box's
@@ -477,6 +488,9 @@ def axis_quat(axis, angle: float) -> np.ndarray:
     return q
 
 
+INLINE_LATERAL, INLINE_YAW = 0.05, 0.25 # m, rad: close enough to the dock's axis to just drive on in
+STEER_AHEAD = 0.12  # m: steer at the dock point until this close
+DOCK_TOL = 0.02  # m: docked (the knobs at the edge of reach fail 3 cm short)
 DOCKS = [a.pose for a in C.AREAS] + [f.dock for f in C.ALL_FIXTURES]
 
 

@@ -172,6 +172,17 @@ KNOB_FIXTURES: tuple[Fixture, ...] = tuple(
 ALL_FIXTURES: tuple[Fixture, ...] = FIXTURES + KNOB_FIXTURES
 FIXTURE_BY_NAME = {f.name: f for f in ALL_FIXTURES}
 
+
+
+def dock_pose(name: str) -> tuple[float, float, float]:
+    """Where a navigate subtask to ``name`` docks: an area's base pose, or the pose a fixture is worked from."""
+    if name in AREA_BY_NAME:
+        return AREA_BY_NAME[name].pose
+    if name in FIXTURE_BY_NAME:
+        return FIXTURE_BY_NAME[name].dock
+    raise ValueError(f"nowhere to dock for {name!r}: not an area or a fixture")
+
+
 # the slide cabinet opens by sliding its joint positive; handled in predicates
 SLIDE_OPEN_ABOVE = 0.25
 SLIDE_CLOSED_BELOW = 0.05

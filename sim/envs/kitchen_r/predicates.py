@@ -85,8 +85,9 @@ def fixture_active(model, data, name: str) -> bool | None:
 
 def base_at(model, data, area: str, base_qpos: np.ndarray, tol_xy: float = AT_TOL_XY,
             tol_yaw: float = AT_TOL_YAW) -> bool:
+    """The base near ``area``'s pose (an area, or a fixture's dock: ``catalog.dock_pose``)."""
     x, y, yaw = data.qpos[base_qpos]
-    ax, ay, ayaw = C.AREA_BY_NAME[area].pose
+    ax, ay, ayaw = C.dock_pose(area)
     return bool(np.hypot(x - ax, y - ay) < tol_xy and abs(wrap_angle(yaw - ayaw)) < tol_yaw)
 
 

@@ -221,7 +221,9 @@ def task_by_id(task_id: str) -> Task:
 
 def plan_steps(goals: tuple[Goal, ...], where: dict[str, str]) -> list[Subtask]:
     """Ground-truth plan: goals expanded into subtasks, given ``where`` = object/receptacle
-    name → area it stands in at reset. Consecutive navigations to one area collapse."""
+    name → area it stands in at reset. Consecutive navigations to one area collapse. A fixture is
+    driven to at its own dock (one straight approach, never an area's pose and then a re-dock
+    inside the fixture's subtask); each fixture gets its own navigation."""
     steps: list[Subtask] = []
     here = None
 
@@ -242,7 +244,7 @@ def plan_steps(goals: tuple[Goal, ...], where: dict[str, str]) -> list[Subtask]:
             steps.append(Subtask("place", g.target, g.dest))
         else:
             f = C.FIXTURE_BY_NAME[g.target]
-            go(f.area)
+            go(f.name)
             verb = {"door": ("open", "close"), "drawer": ("open", "close"), "knob": ("turn_on", "turn_off"),
                     "switch": ("switch_on", "switch_off")}[f.kind]
             steps.append(Subtask(verb[0] if g.active else verb[1], g.target))

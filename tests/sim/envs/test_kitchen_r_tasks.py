@@ -37,10 +37,11 @@ def test_ground_truth_plan_expands_goals_and_collapses_navigation():
     steps = plan_steps(goals, {"red_mug": "counter"})
     assert [(s.kind, s.target) for s in steps] == [
         ("navigate", "counter"), ("pick", "red_mug"), ("navigate", "table"), ("place", "red_mug"),
-        ("navigate", "stove"), ("open", "microwave")]
-    # already at the stove: one navigation for two fixtures
+        ("navigate", "microwave"), ("open", "microwave")]
+    # a fixture is driven to at its own dock, so two fixtures at the stove get a navigation each
     steps = plan_steps((Goal("fixture", "light", active=True), Goal("fixture", "microwave", active=False)), {})
-    assert [s.kind for s in steps] == ["navigate", "switch_on", "close"]
+    assert [(s.kind, s.target) for s in steps] == [("navigate", "light"), ("switch_on", "light"),
+                                                   ("navigate", "microwave"), ("close", "microwave")]
 
 
 def test_lookup_errors_are_clear():

@@ -1,0 +1,101 @@
+"""Reads ``configs/deploy/franka.yaml``: safety limits, gripper mapping, topic and action names.
+
+A plain YAML read with ``yaml.safe_load`` (not composed by hydra): the ROS node reads the installed
+copy in ``share/vla_stack/configs/deploy/``. Unknown keys anywhere are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from vla_core.deploy.gripper import GripperConfig
+from vla_core.deploy.limits import JOINT_LIMITS, SafetyLimits
+from vla_core.deploy.validate import number, reject_unknown, text
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic / action / service names (franka_ros2 Jazzy's and ours)."""
+
+    # ours: the agent's actions in, what the bridge sends (or would send) and why, out
+    ee_action: str = "/vla/action/ee"  # std_msgs/Float64MultiArray [x y z qw qx qy qz gripper]
+    joint_action: str = "/vla/action/joint"  # std_msgs/Float64MultiArray [q1..q7 gripper]
+    estop: str = "/vla/estop"  # std_msgs/Bool, True latches
+    estop_reset: str = "/vla/estop/reset"  # std_srvs/Trigger
+    error_recovery_request: str = "/vla/error_recovery"  # std_srvs/Trigger
+    voice_correction: str = "/vla/voice/correction"  # std_msgs/String (read by the agent, not the bridge)
+    command_preview: str = "/vla/safety/command"  # geometry_msgs/PoseStamped: sent or would-be-sent pose
+    status: str = "/vla/safety/status"  # std_msgs/String, JSON: send, hold, reasons
+    # franka_ros2
+    equilibrium_pose: str = "/cartesian_impedance_example_controller/equilibrium_pose"  # PoseStamped
+    joint_trajectory: str = "/joint_trajectory_controller/joint_trajectory"  # trajectory_msgs/JointTrajectory
+    robot_state: str = "/franka_robot_state_broadcaster/robot_state"  # franka_msgs/FrankaRobotState
+    joint_states: str = "/joint_states"  # sensor_msgs/JointState
+    gripper_move: str = "/franka_gripper/move"  # franka_msgs/action/Move
+    gripper_grasp: str = "/franka_gripper/grasp"  # franka_msgs/action/Grasp
+    gripper_homing: str = "/franka_gripper/homing"  # franka_msgs/action/Homing
+    error_recovery: str = "/action_server/error_recovery"  # franka_msgs/action/ErrorRecovery
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            name = text(f.name, getattr(self, f.name))
+            if not name.startswith("/"):  # relative names would land in the node's namespace
+                raise ValueError(f"{f.name} must be an absolute name starting with '/', got {name!r}")
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    robot_type: str = "fr3"  # franka_description robot / arm id: joint names, frames, joint limits
+    frame_id: str = "fr3_link0"  # the base frame poses are published in
+    rate_hz: float = 30.0  # safety bridge control rate
+    safety: SafetyLimits = field(default_factory=SafetyLimits)
+    gripper: GripperConfig = field(default_factory=GripperConfig)
+    topics: Topics = field(default_factory=Topics)
+
+
+SECTIONS = ("robot_type", "frame_id", "rate_hz", "safety", "gripper", "topics")
+
+
+def _section(name: str, build, data: Mapping):
+    try:
+        return build(**dict(data))
+    except ValueError as e:
+        raise ValueError(f"{name}.{e}") from None
+
+
+def _mapping(data: Mapping, key: str):
+    """An empty YAML section (``safety:`` and nothing under it) reads as None: treat it as {}."""
+    value = data.get(key)
+    return {} if value is None else value
+
+
+def deploy_config_from_dict(data: Mapping) -> DeployConfig:
+    reject_unknown("deploy config", data, SECTIONS)
+    robot_type = text("robot_type", data.get("robot_type", "fr3"), JOINT_LIMITS)
+    frame_id = text("frame_id", data.get("frame_id", f"{robot_type}_link0"))
+    rate_hz = number("rate_hz", data.get("rate_hz", 30.0), positive=True, hi=1000.0)
+    topics = _mapping(data, "topics")
+    reject_unknown("topics", topics, [f.name for f in fields(Topics)])
+    return DeployConfig(
+        robot_type=robot_type,
+        frame_id=frame_id,
+        rate_hz=rate_hz,
+        safety=SafetyLimits.from_dict(_mapping(data, "safety"), robot_type=robot_type),
+        gripper=GripperConfig.from_dict(_mapping(data, "gripper")),
+        topics=_section("topics", Topics, topics),
+    )
+
+
+def load_deploy_config(path: str | Path) -> DeployConfig:
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    if data is None:
+        data = {}
+    try:
+        return deploy_config_from_dict(data)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None

@@ -156,50 +156,45 @@ class SafetyBridge:
         return self._step_ee(dt) if self.action_space == "ee" else self._step_joint(dt)
 
     def _step_ee(self, dt: float) -> BridgeOutput:
-        measured = self._measured_pose()
-        if measured is None:
-            return self._hold(["no_measured_pose"])
-        reasons: list[str] = []
-        ref = measured
-        last = self._last_cmd
-        if isinstance(last, EEPose) and not self.dry_run:
-            lead_m = float(np.linalg.norm(last.position - measured.position))
-            lead_rad = quat_angle(last.quat, measured.quat)
-            if lead_m > self.limits.max_tracking_error_m or lead_rad > self.limits.max_tracking_error_rad:
-                reasons.append("tracking_error_reanchor")
-            else:
-                ref = last
-        cmd = self.filter.clamp_ee(self._target, ref, dt)
-        reasons += cmd.reasons
-        if cmd.hold:
-            return self._hold(reasons, reference=ref)
-        gripper = self.gripper.update(cmd.gripper)
-        if not self.dry_run:
-            self._last_cmd = cmd.pose
-        return BridgeOutput(not self.dry_run, True, False, self.dry_run, "ee", pose=cmd.pose, reference=ref,
-                            gripper=gripper, reasons=tuple(reasons))
+        def lead_too_far(last: EEPose, measured: EEPose) -> bool:
+            return (float(np.linalg.norm(last.position - measured.position)) > self.limits.max_tracking_error_m
+                    or quat_angle(last.quat, measured.quat) > self.limits.max_tracking_error_rad)
+
+        return self._step_from(self._measured_pose(), "no_measured_pose", lead_too_far, self.filter.clamp_ee, dt)
 
     def _step_joint(self, dt: float) -> BridgeOutput:
-        measured = self._measured_joints()
+        def lead_too_far(last: np.ndarray, measured: np.ndarray) -> bool:
+            return float(np.max(np.abs(last - measured))) > self.limits.max_joint_tracking_error
+
+        return self._step_from(self._measured_joints(), "no_measured_joints", lead_too_far,
+                               self.filter.clamp_joints, dt)
+
+    def _step_from(self, measured, missing: str, lead_too_far, clamp, dt: float) -> BridgeOutput:
+        """One action space's tick: step from the last command sent, unless it leads the measured state
+        too far (or nothing was sent live), then clamp. ``measured`` and the command are an ``EEPose`` (ee)
+        or (7,) joints (joint); ``_last_cmd`` only ever holds the current space's kind."""
         if measured is None:
-            return self._hold(["no_measured_joints"])
+            return self._hold([missing])
         reasons: list[str] = []
         ref = measured
         last = self._last_cmd
-        if isinstance(last, np.ndarray) and not self.dry_run:
-            if float(np.max(np.abs(last - measured))) > self.limits.max_joint_tracking_error:
+        if last is not None and not self.dry_run:
+            if lead_too_far(last, measured):
                 reasons.append("tracking_error_reanchor")
             else:
                 ref = last
-        cmd = self.filter.clamp_joints(self._target, ref, dt)
+        cmd = clamp(self._target, ref, dt)
         reasons += cmd.reasons
         if cmd.hold:
             return self._hold(reasons, reference=ref)
         gripper = self.gripper.update(cmd.gripper)
+        value = cmd.pose if self.action_space == "ee" else cmd.q
         if not self.dry_run:
-            self._last_cmd = cmd.q
-        return BridgeOutput(not self.dry_run, True, False, self.dry_run, "joint", joints=cmd.q, reference=ref,
-                            gripper=gripper, reasons=tuple(reasons))
+            self._last_cmd = value
+        return BridgeOutput(not self.dry_run, True, False, self.dry_run, self.action_space,
+                            pose=value if self.action_space == "ee" else None,
+                            joints=value if self.action_space == "joint" else None,
+                            reference=ref, gripper=gripper, reasons=tuple(reasons))
 
     def _measured_pose(self) -> EEPose | None:
         pose = self._state.ee_pose

@@ -14,7 +14,7 @@ import yaml
 
 from vla_core.deploy.gripper import GripperConfig
 from vla_core.deploy.limits import JOINT_LIMITS, SafetyLimits
-from vla_core.deploy.validate import number, reject_unknown, text
+from vla_core.deploy.validate import number, reject_unknown, section, text
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,6 @@ class DeployConfig:
 SECTIONS = ("robot_type", "frame_id", "rate_hz", "safety", "gripper", "topics")
 
 
-def _section(name: str, build, data: Mapping):
-    try:
-        return build(**dict(data))
-    except ValueError as e:
-        raise ValueError(f"{name}.{e}") from None
-
-
 def _mapping(data: Mapping, key: str):
     """An empty YAML section (``safety:`` and nothing under it) reads as None: treat it as {}."""
     value = data.get(key)
@@ -78,15 +71,13 @@ def deploy_config_from_dict(data: Mapping) -> DeployConfig:
     robot_type = text("robot_type", data.get("robot_type", "fr3"), JOINT_LIMITS)
     frame_id = text("frame_id", data.get("frame_id", f"{robot_type}_link0"))
     rate_hz = number("rate_hz", data.get("rate_hz", 30.0), positive=True, hi=1000.0)
-    topics = _mapping(data, "topics")
-    reject_unknown("topics", topics, [f.name for f in fields(Topics)])
     return DeployConfig(
         robot_type=robot_type,
         frame_id=frame_id,
         rate_hz=rate_hz,
         safety=SafetyLimits.from_dict(_mapping(data, "safety"), robot_type=robot_type),
         gripper=GripperConfig.from_dict(_mapping(data, "gripper")),
-        topics=_section("topics", Topics, topics),
+        topics=section("topics", Topics, _mapping(data, "topics")),
     )
 
 

@@ -9,9 +9,10 @@ opening is a ``move`` to the full width.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from vla_core.deploy.validate import number, reject_unknown
+from vla_core.deploy.validate import number
+from vla_core.deploy.validate import section as validate_section
 
 HAND_MAX_WIDTH = 0.08  # m, Franka Hand fingers fully open
 HAND_MAX_SPEED = 0.1  # m/s
@@ -46,11 +47,7 @@ class GripperConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping, section: str = "gripper") -> GripperConfig:
-        reject_unknown(section, data, [f.name for f in fields(cls)])
-        try:
-            return cls(**dict(data))
-        except ValueError as e:
-            raise ValueError(f"{section}.{e}") from None
+        return validate_section(section, cls, data)
 
 
 @dataclass(frozen=True)

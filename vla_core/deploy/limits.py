@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from vla_core.deploy.validate import number, ordered, reject_unknown, vector
+from vla_core.deploy.validate import number, ordered, vector
+from vla_core.deploy.validate import section as validate_section
 
 N_JOINTS = 7
 
@@ -73,11 +74,5 @@ class SafetyLimits:
     @classmethod
     def from_dict(cls, data: Mapping, robot_type: str = "fr3", section: str = "safety") -> SafetyLimits:
         """Limits from a config mapping; joint limits default to ``robot_type``'s (with the margin)."""
-        allowed = [f.name for f in fields(cls)]
-        reject_unknown(section, data, allowed)
         joint_min, joint_max = default_joint_limits(robot_type)
-        kwargs = {"joint_min": joint_min, "joint_max": joint_max, **dict(data)}
-        try:
-            return cls(**kwargs)
-        except ValueError as e:  # name the section too: "safety.max_step_m must be > 0"
-            raise ValueError(f"{section}.{e}") from None
+        return validate_section(section, cls, data, joint_min=joint_min, joint_max=joint_max)

@@ -12,6 +12,7 @@ import numpy as np
 
 from vla_core.actions import ARM_DIM
 from vla_core.deploy.limits import N_JOINTS
+from vla_core.frames import quat_conj, quat_mul
 
 
 @dataclass(frozen=True)
@@ -67,19 +68,6 @@ def normalize_quat(q) -> np.ndarray | None:
         return None
     q = q / scale
     return q / np.linalg.norm(q)
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    w1, x1, y1, z1 = a
-    w2, x2, y2, z2 = b
-    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
-
-
-def quat_conj(q: np.ndarray) -> np.ndarray:
-    return np.array([q[0], -q[1], -q[2], -q[3]])
 
 
 def _relative(a: np.ndarray, b: np.ndarray) -> np.ndarray:

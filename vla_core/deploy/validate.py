@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 
 
 def reject_unknown(section: str, data: Mapping, allowed: Iterable[str]) -> None:
@@ -58,3 +59,13 @@ def text(name: str, value, choices: Iterable[str] | None = None) -> str:
     if choices is not None and value not in set(choices):
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def section(name: str, cls, data: Mapping, **defaults):
+    """The dataclass ``cls`` built from config section ``data`` (keys over ``defaults``): unknown keys
+    rejected, and the section named in any error ("safety.max_step_m must be > 0")."""
+    reject_unknown(name, data, [f.name for f in fields(cls)])
+    try:
+        return cls(**{**defaults, **dict(data)})
+    except ValueError as e:
+        raise ValueError(f"{name}.{e}") from None

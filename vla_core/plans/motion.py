@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from vla_core.actions import MOBILE_DIM
+from vla_core.frames import quat_conj, quat_mul
 from vla_core.observation import Proprio
 from vla_core.plans.kinds import LanguageMotion
 
@@ -89,19 +90,12 @@ class MotionThresholds:
         return asdict(self)
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    return np.array([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw])
-
-
 def rotation_delta(current: np.ndarray, target: np.ndarray) -> np.ndarray:
     """(3,) rotation vector (rad) of ``target · current⁻¹``: quaternions wxyz, both in the base frame."""
     c = np.asarray(current, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64)
     c, t = c / np.linalg.norm(c), t / np.linalg.norm(t)
-    q = _quat_mul(t, c * np.array([1.0, -1.0, -1.0, -1.0]))
+    q = quat_mul(t, quat_conj(c))
     if q[0] < 0:  # the short way round
         q = -q
     s = np.linalg.norm(q[1:])

@@ -40,10 +40,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with sim/eval.py's (seed*100003+i)
 STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
 SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
-            "keep_failures", "thresholds", "action_noise", "instructions")  # what --resume must match
+            "keep_failures", "thresholds", "action_noise", "free_space_noise", "instructions")  # what --resume must match
 INSTRUCTIONS = "substep"  # plan.instruction holds the oracle's fine-grained sentence (sim/envs/kitchen_r/substeps.py)
 # settings added later: what collections without them used
-SETTING_DEFAULTS = {"action_noise": 0.0, "instructions": "subtask"}
+SETTING_DEFAULTS = {"action_noise": 0.0, "free_space_noise": 0.0, "instructions": "subtask"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="DART-style noise: execute the expert's action plus a slowly varying offset of SIGMA m "
                         "on the EE (5·SIGMA m/s, 20·SIGMA rad/s on the base) while recording its own action, so "
                         "the data shows corrections back to its path (default 0: none; try 0.01)")
+    p.add_argument("--free-space-noise", type=float, default=0.0, metavar="SIGMA",
+                   help="EE noise scale (m) while the expert reaches above an object or a place spot, where a "
+                        "bump breaks nothing; larger than --action-noise so the data shows recoveries from the "
+                        "5-10 cm misses a learned policy makes (default 0: --action-noise everywhere; try 0.05)")
     p.add_argument("--resume", action="store_true", help="continue the collection in --out (same settings)")
     return p
 
@@ -86,8 +90,9 @@ def check_args(args: argparse.Namespace) -> dict:
     for name, low in (("episodes", 1), ("workers", 1), ("image_size", 16), ("seed", 0)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
-    if not 0.0 <= args.action_noise <= 0.1:
-        raise UsageError(f"--action-noise must be in [0, 0.1] m, got {args.action_noise}")
+    for name in ("action_noise", "free_space_noise"):
+        if not 0.0 <= getattr(args, name) <= 0.1:
+            raise UsageError(f"--{name.replace('_', '-')} must be in [0, 0.1] m, got {getattr(args, name)}")
     if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.obs_mode not in ("privileged", "depth"):
@@ -126,7 +131,8 @@ def check_args(args: argparse.Namespace) -> dict:
     return {"bench": args.bench, "split": args.split, "category": args.category, "seed": args.seed,
             "obs_mode": args.obs_mode, "cameras": cameras, "image_size": args.image_size,
             "max_steps": args.max_steps, "keep_failures": bool(args.keep_failures),
-            "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise), "instructions": INSTRUCTIONS}
+            "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise),
+            "free_space_noise": float(args.free_space_noise), "instructions": INSTRUCTIONS}
 
 
 def plan_collection(settings: dict, episodes: int):
@@ -180,7 +186,7 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     start = time.perf_counter()
     rollout = RolloutConfig(settings["bench"], settings["obs_mode"], tuple(settings["cameras"]),
                             settings["image_size"], settings["max_steps"], settings["keep_failures"],
-                            settings["thresholds"], settings["action_noise"])
+                            settings["thresholds"], settings["action_noise"], settings["free_space_noise"])
     runner = RolloutRunner(rollout)  # also checks the bench builds, before anything is written
     check_cameras(runner.env, settings["cameras"])
     out = Path(args.out)

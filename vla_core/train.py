@@ -26,7 +26,7 @@ def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndar
     model-space action chunks and proprio features with the motion cue as training draws it."""
     import torch
 
-    from vla_core.policies.action_space import proprio_features, to_model
+    from vla_core.policies.action_space import to_model
     from vla_core.policies.chunk_model import ChunkModel, ChunkModelConfig
     from vla_core.training.chunks import ChunkSampler
     from vla_core.policies.text import keypoint_phrase
@@ -41,7 +41,7 @@ def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndar
     for i in range(0, len(steps), 8192):
         b = fit.batch(idx=steps[i:i + 8192])
         acts.append(to_model(b["action"], b["state"]).flatten(0, 1).numpy())
-        feats.append(proprio_features(b["state"], b["motion"]).numpy())
+        feats.append(model.encoder.proprio_features(b).numpy())
     model.action_norm.fit(np.concatenate(acts))
     model.encoder.state_norm.fit(np.concatenate(feats))
     paths = data.path[data.has_path] if data.has_path.any() else np.zeros((1, mcfg.path_points, 4))
@@ -126,14 +126,14 @@ def main(argv: list[str] | None = None) -> int:
                                 image_size=int(cfg["policy"]["model"]["image_size"]), landmarks=landmarks)
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         sampler = ChunkSampler(data, train_idx, horizon, cfg["plan_mix"], int(cfg["seed"]), motion_gap=gap,
-                               balance=float(cfg["balance_subtasks"]))
+                               balance=float(cfg["balance_subtasks"]), chunk_end=str(cfg["chunk_end"]))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val), "
           f"{len(data.texts)} plan strings, loaded in {time.time() - t0:.0f} s", flush=True)
     val_sampler = ChunkSampler(data, val_idx if len(val_idx) else train_idx, horizon, cfg["plan_mix"],
-                               int(cfg["seed"]) + 1, motion_gap=gap)
+                               int(cfg["seed"]) + 1, motion_gap=gap, chunk_end=str(cfg["chunk_end"]))
     val_rng = np.random.default_rng(int(cfg["seed"]) + 2)
     val_steps = val_sampler.steps[val_rng.integers(len(val_sampler.steps), size=min(2048, 4 * len(val_sampler.steps)))]
     val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(ema, where: str, step: int, metrics: dict) -> None:
         d = {**doc, "step": step, "metrics": metrics, "train": {k: cfg[k] for k in
-                                                                 ("seed", "steps", "batch_size", "lr", "plan_mix")}}
+                                                                 ("seed", "steps", "batch_size", "lr", "plan_mix", "chunk_end")}}
         save_checkpoint(ema, out / where, d, card_text(cfg, d))
 
     try:

@@ -59,6 +59,7 @@ class KitchenRExpert:
         self.grip = 0.0
         self.settle = 0
         self.prev_kind: str | None = None
+        self.in_free_space = False
 
     # ---- helpers -----------------------------------------------------------------
     @property
@@ -132,6 +133,8 @@ class KitchenRExpert:
         if self.ee_cmd is None:
             self.ee_cmd, self.quat_cmd = self._robot.ee_base(self._data())
         self.phase_steps += 1
+        # phase 0 of a pick or place: the reach to above the object or the spot, where nothing is touched
+        self.in_free_space = subtask.kind in ("pick", "place") and self.phase == 0
         handler = {"navigate": self._navigate, "pick": self._pick, "place": self._place}.get(subtask.kind)
         if handler is None:
             handler = self._fixture

@@ -23,6 +23,11 @@ class ExpertPolicy:
     def reset(self) -> None:
         self.expert.reset()
 
+    @property
+    def in_free_space(self) -> bool:
+        """The last action reached through free space (collection noise may be larger there)."""
+        return self.expert.in_free_space
+
     def sample(self, obs: Observation, plan: Plan, n: int = 1, guide=None) -> np.ndarray:
         if getattr(plan, "subtask", None) is None:
             raise ValueError("the expert policy needs a plan with a structured subtask (use --planner oracle)")

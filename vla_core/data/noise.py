@@ -10,6 +10,13 @@ and the orientation are left alone. The base is perturbed only while the expert 
 (|v| or |ω| over DRIVING): the base integrates its velocity commands, and an expert that
 holds still to manipulate never steers back, so noise there would be a random walk the
 data does not correct.
+
+``free_sigma`` (optional) is the EE scale while the expert says it moves through free space
+(``free()``: reaching above an object or a place spot). Small noise keeps the data in a thin
+tube around straight expert paths; a learned policy that misses a target by 5–10 cm then
+meets states no demonstration started from. Larger offsets there, where a bump breaks
+nothing, record the expert coming back from them; they fade (the same AR(1) decay) once
+the expert descends to grasp.
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ DRIVING = (0.05, 0.1)  # m/s, rad/s: a base command above either is the expert d
 class ActionNoise:
     """Wraps an env: ``step(a)`` steps it with ``a`` + offset; everything else passes through."""
 
-    def __init__(self, env, sigma: float):
-        if not sigma >= 0:
-            raise ValueError(f"action noise sigma must be ≥ 0, got {sigma}")
-        self.env, self.sigma = env, float(sigma)
+    def __init__(self, env, sigma: float, free_sigma: float = 0.0, free=None):
+        """``free``: () → bool, whether the expert is in free space now (used with ``free_sigma``)."""
+        if not sigma >= 0 or not free_sigma >= 0:
+            raise ValueError(f"action noise sigmas must be ≥ 0, got {sigma}, {free_sigma}")
+        if free_sigma > 0 and free is None:
+            raise ValueError("free_sigma needs a free() callable that says when the expert is in free space")
+        self.env, self.sigma, self.free_sigma, self.free = env, float(sigma), float(free_sigma), free
         self.rng = np.random.default_rng(0)
         self.offset = np.zeros(5)  # base v, ω, EE x, y, z
         self.last_executed: np.ndarray | None = None
@@ -42,7 +52,8 @@ class ActionNoise:
 
     def next_offset(self) -> np.ndarray:
         """(5,) the offset for the next step: base v, ω, EE x, y, z."""
-        scale = self.sigma * np.array([*BASE_SCALE, 1.0, 1.0, 1.0])
+        ee = self.free_sigma if self.free_sigma > 0 and self.free() else self.sigma
+        scale = np.array([*(self.sigma * np.array(BASE_SCALE)), ee, ee, ee])
         self.offset = CORRELATION * self.offset + np.sqrt(1 - CORRELATION**2) * self.rng.normal(0.0, scale)
         return self.offset
 

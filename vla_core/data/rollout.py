@@ -27,6 +27,7 @@ class RolloutConfig:
     keep_failures: bool = False
     thresholds: dict = field(default_factory=dict)  # MotionThresholds fields
     action_noise: float = 0.0  # DART-style executed-action noise (vla_core.data.noise); 0 = none
+    free_space_noise: float = 0.0  # its EE scale while the expert reaches through free space; 0 = as action_noise
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -66,10 +67,13 @@ class RolloutRunner:
         self.cfg = cfg
         self.env = env or make_env(cfg.bench, obs_mode=cfg.obs_mode, cameras=cfg.cameras, image_size=cfg.image_size)
         self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
+        expert = ExpertPolicy(self.env)
         # the loop steps a perturbed env but records the expert's own actions (vla_core.data.noise)
-        stepped = ActionNoise(self.env, cfg.action_noise) if cfg.action_noise > 0 else self.env
+        noisy = cfg.action_noise > 0 or cfg.free_space_noise > 0
+        stepped = ActionNoise(self.env, cfg.action_noise, cfg.free_space_noise,
+                              lambda: expert.in_free_space) if noisy else self.env
         # fine-grained sentences in the plan (recorded as plan.instruction); the expert reads the subtask
-        self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), ExpertPolicy(self.env),
+        self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), expert,
                                 LoopConfig(max_steps=cfg.max_steps), on_step=self.buffer)
 
     def run(self, job: Job) -> tuple[dict, EpisodeArrays | None]:

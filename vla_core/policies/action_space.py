@@ -21,6 +21,7 @@ import torch
 EE = slice(8, 11)  # Proprio.vector() layout
 QUAT = slice(11, 15)
 MOTION_DIM = 7  # base v_x v_y ω (base frame), EE velocity xyz, gripper velocity
+MOTION_GROUPS = {"base": slice(0, 3), "ee": slice(3, 6), "gripper": slice(6, 7)}
 PROPRIO_FEATURES = 7 + 1 + 3 + 6 + 2 + 2 + MOTION_DIM
 
 
@@ -93,6 +94,18 @@ def motion_cue(state: np.ndarray, prev_state: np.ndarray, dt: np.ndarray | float
     d = np.stack([c * dx + s * dy, -s * dx + c * dy, dyaw], axis=-1)
     d = np.concatenate([d, state[..., EE] - prev_state[..., EE], state[..., 7:8] - prev_state[..., 7:8]], axis=-1)
     return (d * inv).astype(np.float32)
+
+
+def motion_mask(groups) -> torch.Tensor:
+    """(MOTION_DIM,) 1 on the motion-cue components of ``groups`` (keys of MOTION_GROUPS), 0 elsewhere.
+    A model that sees its own EE velocity can copy its momentum instead of reading the scene."""
+    unknown = set(groups) - set(MOTION_GROUPS)
+    if unknown:
+        raise ValueError(f"motion_cue groups must be among {sorted(MOTION_GROUPS)}, got {sorted(unknown)}")
+    mask = torch.zeros(MOTION_DIM)
+    for g in groups:
+        mask[MOTION_GROUPS[g]] = 1.0
+    return mask
 
 
 def proprio_features(state: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from vla_core.policies.action_space import from_model, to_model
+from vla_core.policies.action_space import MOTION_GROUPS, from_model, motion_mask, to_model
 from vla_core.policies.denoiser import ConditionalUnet1D
 from vla_core.policies.encoders import ObsPlanEncoder
 from vla_core.policies.grounding import check_landmarks
@@ -39,6 +39,8 @@ class ChunkModelConfig:
     sampler: str = "ddim"  # diffusion: ddim | ddpm; flow: euler | heun
     grounded: bool = False  # explicit features of the keypoints the plan names (policies.grounding)
     landmarks: dict[str, list[float]] = field(default_factory=dict)  # map poses plans name: world x, y, yaw
+    # motion-cue groups the model sees (action_space.MOTION_GROUPS): base, ee, gripper
+    motion_cue: list[str] = field(default_factory=lambda: list(MOTION_GROUPS))
 
     def __post_init__(self) -> None:
         if self.kind not in ("diffusion", "flow"):
@@ -50,6 +52,7 @@ class ChunkModelConfig:
         if self.horizon % 2:
             raise ValueError("horizon must be even (the U-Net halves it)")
         check_landmarks(self.landmarks)
+        motion_mask(self.motion_cue)  # unknown groups fail here, not at the first forward
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,7 +65,8 @@ class ChunkModel(nn.Module):
         if keypoint_name_emb is None:  # filled from the checkpoint on load
             keypoint_name_emb = torch.zeros(len(cfg.keypoint_names), TEXT_DIM)
         self.encoder = ObsPlanEncoder(keypoint_name_emb, TEXT_DIM, cfg.d_model, cfg.layers, cfg.heads,
-                                      cfg.path_points, tuple(cfg.cameras), cfg.grounded)
+                                      cfg.path_points, tuple(cfg.cameras), cfg.grounded,
+                                      tuple(cfg.motion_cue))
         self.denoiser = ConditionalUnet1D(cfg.action_dim, self.encoder.out_dim, tuple(cfg.unet_dims))
         self.action_norm = RangeNormalizer(cfg.action_dim)
         self.sampler = make_sampler(cfg.kind, train_timesteps=cfg.train_timesteps, infer_steps=cfg.infer_steps,

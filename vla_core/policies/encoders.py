@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vla_core.policies.action_space import PROPRIO_FEATURES, proprio_features
+from vla_core.policies.action_space import MOTION_GROUPS, PROPRIO_FEATURES, motion_mask, proprio_features
 from vla_core.policies.grounding import N_TARGETS
 from vla_core.policies.normalizer import RangeNormalizer, StdNormalizer
 
@@ -85,8 +85,11 @@ def landmark_features(state: torch.Tensor, landmark: torch.Tensor) -> torch.Tens
 
 class ObsPlanEncoder(nn.Module):
     def __init__(self, keypoint_name_emb: torch.Tensor, text_dim: int, d: int = 128, layers: int = 3,
-                 heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = (), grounded: bool = False):
+                 heads: int = 4, path_points: int = 8, cameras: tuple[str, ...] = (), grounded: bool = False,
+                 motion_cue: tuple[str, ...] = tuple(MOTION_GROUPS)):
         super().__init__()
+        # not persistent: which cue a model sees is its config, and older checkpoints load unchanged
+        self.register_buffer("motion_mask", motion_mask(motion_cue), persistent=False)
         self.register_buffer("kp_names", keypoint_name_emb.float())  # (K, text_dim)
         self.state_norm = StdNormalizer(PROPRIO_FEATURES)
         self.proprio = nn.Sequential(nn.Linear(PROPRIO_FEATURES, d), nn.Mish(), nn.Linear(d, d))
@@ -109,13 +112,18 @@ class ObsPlanEncoder(nn.Module):
         self.mixer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.out_dim = 2 * d
 
+    def proprio_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, PROPRIO_FEATURES) of batch state (B, 18) and motion (B, 7), the cue masked to the groups
+        this model sees (what ``state_norm`` is fitted on)."""
+        return proprio_features(batch["state"], batch["motion"] * self.motion_mask)
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """batch: state (B, 18), motion (B, 7) (action_space.motion_cue), keypoints (B, K, 3) (invalid rows 0), keypoints_valid (B, K),
         plan_kind (B,) long, plan_text (B, text_dim), plan_path (B, N, 4), rgb.<cam> (B, 3, S, S),
         target (B, N_TARGETS) long keypoint indices the plan names and landmark (B, 4) the map pose it
         names (world x, y, yaw, valid) — both for grounded models; -1 / all-zero for none.
         Returns (B, out_dim)."""
-        state = proprio_features(batch["state"], batch["motion"])
+        state = self.proprio_features(batch)
         b = state.shape[0]
         p_tok = self.proprio(self.state_norm(state)) + self.role.weight[1]
         valid = batch["keypoints_valid"] > 0.5

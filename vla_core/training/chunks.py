@@ -47,6 +47,7 @@ class ChunkData:
     text_landmarks: np.ndarray | None = None  # (len(texts), 4) map pose each text names (ground_landmark)
     subtask_text: np.ndarray | None = None  # (N,) index into texts of the subtask's own sentence, -1 when absent
     task: np.ndarray | None = None  # (N,) index into texts of the episode's task
+    subtask_end: np.ndarray | None = None  # (N,) index of the last step of the step's subtask (episode end if unknown)
 
     def __len__(self) -> int:
         return len(self.state)
@@ -71,7 +72,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         return texts.setdefault(s, len(texts))
 
     cols: dict[str, list] = {k: [] for k in ("state", "kp", "valid", "action", "instr", "motion", "path", "has_path",
-                                             "start", "end", "ep", "kind", "sub_text", "task")}
+                                             "start", "end", "ep", "kind", "sub_text", "task", "sub_end")}
     kinds: dict[str, int] = {}
     start = 0
     for e_i, ep in enumerate(episodes):
@@ -94,6 +95,7 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
         cols["kind"].append(np.array([kinds.setdefault(st.split(":")[0], len(kinds)) for st in subtasks]))
         cols["task"].append(np.full(t, idx(ep.task)))
         cols["sub_text"].append(np.array([idx(parse_subtask_key(st).text()) if st else -1 for st in subtasks]))
+        cols["sub_end"].append(start + run_ends(subtasks))
         start += t
     cat = {k: np.concatenate(v) for k, v in cols.items()}
     images = {cam: np.concatenate([image_inputs(ep.images[cam], image_size) for ep in episodes]) for cam in cameras}
@@ -102,19 +104,35 @@ def build_chunk_data(episodes, keypoint_names: list[str], text: TextEncoder, pat
                      cat["instr"], cat["motion"], cat["path"].astype(np.float32), cat["has_path"], cat["start"],
                      cat["end"], cat["ep"], names, text.encode(names) if names else np.zeros((0, 384), np.float32),
                      float(fps), subtask_kind=cat["kind"], kinds=list(kinds), images=images, subtask_text=cat["sub_text"],
-                     task=cat["task"],
+                     task=cat["task"], subtask_end=cat["sub_end"],
                      text_targets=np.array([ground(s, keypoint_names) for s in names], np.int64).reshape(-1, N_TARGETS),
                      text_landmarks=np.array([ground_landmark(s, landmarks or {}) for s in names], np.float32).reshape(-1, 4))
+
+
+def run_ends(keys) -> np.ndarray:
+    """(T,) index of the last step of each step's run of equal consecutive ``keys``."""
+    n = len(keys)
+    last = np.array([i for i in range(n) if i == n - 1 or keys[i + 1] != keys[i]], np.int64)
+    return last[np.searchsorted(last, np.arange(n))] if n else np.zeros(0, np.int64)
+
+
+CHUNK_ENDS = ("episode", "subtask")
 
 
 class ChunkSampler:
     """Draws training batches from a subset of steps of a ChunkData."""
 
     def __init__(self, data: ChunkData, steps: np.ndarray, horizon: int, plan_mix: dict[str, float], seed: int = 0,
-                 motion_gap: int = 8, balance: float = 0.0):
+                 motion_gap: int = 8, balance: float = 0.0, chunk_end: str = "episode"):
         """``balance`` in [0, 1]: a step of subtask kind k is drawn ∝ freq(k)^−balance (0 = every step
-        alike; 1 = every kind alike — navigation is most of the frames, grasps a few per cent)."""
+        alike; 1 = every kind alike — navigation is most of the frames, grasps a few per cent).
+        ``chunk_end``: where a chunk's actions stop and the last one repeats — the episode's end, or
+        the subtask's (a chunk conditioned on 'go to the counter' then never holds the next
+        subtask's first moves, which the policy would otherwise start before the planner switches)."""
         self.data, self.steps, self.horizon, self.motion_gap = data, steps, horizon, max(1, int(motion_gap))
+        if chunk_end not in CHUNK_ENDS:
+            raise ValueError(f"chunk_end must be one of {CHUNK_ENDS}, got {chunk_end!r}")
+        self.end = data.subtask_end if chunk_end == "subtask" and data.subtask_end is not None else data.episode_end
         if not 0.0 <= balance <= 1.0:
             raise ValueError(f"balance must be in [0, 1], got {balance}")
         self.p = None
@@ -139,7 +157,7 @@ class ChunkSampler:
             pick = self.rng.integers(len(self.steps), size=size) if self.p is None else self.rng.choice(
                 len(self.steps), size=size, p=self.p)
             idx = self.steps[pick]
-        chunk = np.minimum(idx[:, None] + np.arange(self.horizon)[None], d.episode_end[idx][:, None])
+        chunk = np.minimum(idx[:, None] + np.arange(self.horizon)[None], self.end[idx][:, None])
         src = self.kinds[self.rng.choice(len(self.kinds), size=len(idx), p=self.kind_p)]
         # fall back to the instruction where the drawn source has no label on this step
         motion_k, path_k, instr_k, sub_k = (SOURCES.index(k) for k in ("motion", "path", "instruction", "subtask"))

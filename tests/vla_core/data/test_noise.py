@@ -55,3 +55,35 @@ def test_noisy_collection_records_the_experts_actions(env):
     assert not np.allclose(runs[0.0].state[:40, 15:18], runs[0.02].state[:40, 15:18])  # the noise was executed
     ee_cmd = runs[0.02].action[:, 2:5]
     assert np.abs(np.diff(ee_cmd, axis=0)).max() <= 0.03 + 1e-6  # the expert's own ≤ 3 cm steps, no jitter
+
+
+def test_free_space_noise_is_larger_only_while_the_expert_says_so():
+    free = {"now": True}
+    n = ActionNoise(None, 0.01, free_sigma=0.05, free=lambda: free["now"])
+    n.rng = np.random.default_rng(1)
+    wide = np.stack([n.next_offset().copy() for _ in range(6000)])[200:, 2:]
+    free["now"] = False
+    narrow = np.stack([n.next_offset().copy() for _ in range(6000)])[200:, 2:]  # the wide offset fades first
+    np.testing.assert_allclose(wide.std(0), 0.05, rtol=0.15)
+    np.testing.assert_allclose(narrow.std(0), 0.01, rtol=0.15)
+    with pytest.raises(ValueError, match="free"):
+        ActionNoise(None, 0.01, free_sigma=0.05)
+
+
+def test_the_expert_reaches_through_free_space_only_above_things(env):
+    """in_free_space holds while a pick reaches above its object, not while it descends or grasps."""
+    from sim.experts.policy import ExpertPolicy
+    from vla_core.planners import OraclePlanner
+
+    task = tasks_for("train", "pick_place")[0]
+    obs = env.reset(5, task)
+    expert, planner = ExpertPolicy(env), OraclePlanner(env, kind="instruction")
+    planner.reset(task.instruction)
+    seen = {}
+    for _ in range(300):
+        plan = planner.plan(obs).plan
+        obs = env.step(expert.sample(obs, plan)[0, 0])
+        seen.setdefault(plan.subtask.kind, set()).add(expert.in_free_space)
+        if plan.subtask.kind == "place":
+            break
+    assert seen["navigate"] == {False} and seen["pick"] == {True, False}

@@ -92,6 +92,19 @@ def test_bad_checkpoints_raise_one_clear_error(tmp_path):
         load_checkpoint(tmp_path / "ck2")
 
 
+def test_the_model_sees_only_the_motion_cue_groups_it_is_configured_for():
+    """motion_cue=[base]: EE and gripper velocities change nothing (no momentum to copy); base ones do."""
+    m, b = tiny(motion_cue=["base"]), batch()
+    with torch.no_grad():
+        ref = m.encoder(b)
+        for cols, same in ((slice(3, 7), True), (slice(0, 3), False)):
+            moved = {**b, "motion": b["motion"].clone()}
+            moved["motion"][:, cols] += 1.0
+            assert torch.allclose(m.encoder(moved), ref) == same
+    with pytest.raises(ValueError, match="motion_cue"):
+        ChunkModelConfig(motion_cue=["arm"])
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="kind"):
         ChunkModelConfig(kind="gan")

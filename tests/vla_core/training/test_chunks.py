@@ -5,7 +5,7 @@ import pytest
 
 from vla_core.data.episode import EpisodeArrays
 from vla_core.policies.text import shared_encoder
-from vla_core.training.chunks import ChunkSampler, build_chunk_data
+from vla_core.training.chunks import ChunkSampler, build_chunk_data, run_ends
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,9 @@ def data():
         t = 100
         state = np.zeros((t, 18), np.float32)
         state[:, 15] = np.arange(t) * 0.05 + 10 * e  # base x moves 0.05 m per step; episodes far apart
-        eps.append(EpisodeArrays(task="t", state=state, action=np.zeros((t, 10), np.float32),
+        action = np.zeros((t, 10), np.float32)
+        action[:, 0] = np.arange(t) + 1000 * e  # each step's action names its step
+        eps.append(EpisodeArrays(task="t", state=state, action=action,
                                  keypoints=np.zeros((t, 1, 3), np.float32), keypoint_names=("red_mug",),
                                  subtask=["navigate:table"] * 90 + ["pick:red_mug"] * 10,
                                  instruction=["go"] * 90 + ["pick"] * 10, motion=None, path=None))
@@ -66,3 +68,21 @@ def test_subtask_plans_use_the_subtask_sentence(data):
 def test_bad_balance_is_refused(data):
     with pytest.raises(ValueError, match="balance"):
         ChunkSampler(data, np.arange(len(data)), 4, {"instruction": 1.0}, balance=1.5)
+
+
+def test_run_ends_mark_the_last_step_of_each_run():
+    assert run_ends(["a", "a", "b", "b", "b", "a"]).tolist() == [1, 1, 4, 4, 4, 5]
+    assert run_ends([]).tolist() == [] and run_ends(["x"]).tolist() == [0]
+
+
+@pytest.mark.parametrize("chunk_end, last", [("episode", [90, 91]), ("subtask", [89, 89])])
+def test_chunks_stop_at_the_chosen_end(data, chunk_end, last):
+    """A navigate chunk near the switch holds navigate's last action with chunk_end=subtask and runs
+    into the pick's first actions with chunk_end=episode; no chunk crosses an episode either way."""
+    s = ChunkSampler(data, np.arange(len(data)), 4, {"instruction": 1.0}, seed=0, chunk_end=chunk_end)
+    a = s.batch(idx=np.array([88, 90, 197]))["action"].numpy()[..., 0]
+    assert a[0].tolist() == [88, 89] + last
+    assert a[1].tolist() == [90, 91, 92, 93]  # the pick's own chunk is whole
+    assert a[2].tolist() == [1097, 1098, 1099, 1099]  # episode 1's last steps, not beyond
+    with pytest.raises(ValueError, match="chunk_end"):
+        ChunkSampler(data, np.arange(len(data)), 4, {"instruction": 1.0}, chunk_end="chunk")

@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     from sim.envs import landmarks as bench_landmarks
     from vla_core.data.reader import read_datasets
     from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig
-    from vla_core.policies.action_space import proprio_features
     from vla_core.policies.checkpoint import save_checkpoint
     from vla_core.policies.text import keypoint_phrase, shared_encoder
     from vla_core.training.chunks import build_chunk_data, split_episodes
@@ -95,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])))
     fit_b = sampler.batch(idx=train_idx[:: max(1, len(train_idx) // 20000)])
-    model.encoder.state_norm.fit(proprio_features(fit_b["state"], fit_b["motion"]).numpy())
+    model.encoder.state_norm.fit(model.encoder.proprio_features(fit_b).numpy())
     paths = data.path[train_idx][data.has_path[train_idx]]
     model.path_norm.fit(paths.reshape(-1, 4) if len(paths) else np.zeros((1, 4), np.float32))
     model = model.to(device)

@@ -133,7 +133,8 @@ class KitchenRExpert:
         if self.ee_cmd is None:
             self.ee_cmd, self.quat_cmd = self._robot.ee_base(self._data())
         self.phase_steps += 1
-        # phase 0 of a pick or place: the reach to above the object or the spot, where nothing is touched
+        # phase 0 of a pick or place: the reach to above the object or the spot, where nothing is
+        # touched (fixtures say so themselves once docked)
         self.in_free_space = subtask.kind in ("pick", "place") and self.phase == 0
         handler = {"navigate": self._navigate, "pick": self._pick, "place": self._place}.get(subtask.kind)
         if handler is None:
@@ -308,9 +309,12 @@ class KitchenRExpert:
         m, d = self.env.model, self._data()
         theta = float(d.qpos[m.joint(f.joint).qposadr[0]])
         geo = FixtureGeometry(self.env, f, turning_on=active)
+        pushing_door = f.kind == "door" and not active
+        # the reach to the stand-off point in front of (or above) the handle touches nothing
+        self.in_free_space = self.phase <= (0 if pushing_door else 1)
         if f.kind == "switch":
             return self._push_switch(geo, theta, active)
-        if f.kind == "door" and not active:  # an open door's handle is too close to grasp: push it shut
+        if pushing_door:  # an open door's handle is too close to grasp: push it shut
             return self._push_door(geo, theta)
         goal = {"door": (-0.6, -0.02), "drawer": (0.38, 0.02), "knob": (-1.1, -0.03)}[f.kind][0 if active else 1]
         # doors and knobs open/turn on toward negative joint values, the drawer toward positive

@@ -87,3 +87,31 @@ def test_the_expert_reaches_through_free_space_only_above_things(env):
         if plan.subtask.kind == "place":
             break
     assert seen["navigate"] == {False} and seen["pick"] == {True, False}
+
+
+@pytest.mark.parametrize("category", ["open_close", "light"])
+def test_fixture_reaches_are_free_space_once_docked(env, category):
+    """Docking is not free space (the base drives); the reach to the stand-off point in front
+    of the handle or lever is; grasping and working it are not."""
+    from sim.experts.policy import ExpertPolicy
+    from vla_core.planners import OraclePlanner
+
+    task = tasks_for("train", category)[0]
+    obs = env.reset(5, task)
+    expert, planner = ExpertPolicy(env), OraclePlanner(env, kind="instruction")
+    planner.reset(task.instruction)
+    flags, fixture = [], None
+    for _ in range(600):
+        out = planner.plan(obs)  # None once the task is done
+        if out is None or (fixture is not None and out.plan.subtask != fixture):
+            break
+        plan = out.plan
+        obs = env.step(expert.sample(obs, plan)[0, 0])
+        if plan.subtask.kind == "navigate":
+            assert not expert.in_free_space
+            continue
+        fixture = plan.subtask
+        flags.append(expert.in_free_space)
+    assert flags and not flags[0], "a fixture subtask starts by docking the base"
+    first = flags.index(True)
+    assert False in flags[first:], "free space ends before the handle is touched"

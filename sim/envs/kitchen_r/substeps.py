@@ -30,8 +30,8 @@ OPEN_WIDTH = MotionThresholds.gripper_open_width  # m: fingers wider than this a
 # and the 'docked' predicate of navigate subtasks (predicates.DOCKED_TOL_*, looser)
 DOCKED_XY, DOCKED_YAW, DOCKED_SPEED = 0.06, 0.1, 0.05  # m, rad, m/s
 
-FIXTURE_VERB = {"open": "pull the {f} open", "close": "push the {f} closed", "turn_on": "turn the {f} on",
-                "turn_off": "turn the {f} off", "switch_on": "push the {f} on", "switch_off": "push the {f} off"}
+FIXTURE_VERB = {"open": "pull {f} open", "close": "push {f} closed", "turn_on": "turn {f} on",
+                "turn_off": "turn {f} off", "switch_on": "push {f} on", "switch_off": "push {f} off"}
 
 
 def _name(n: str) -> str:
@@ -98,9 +98,12 @@ def _fixture(env, s: Subtask) -> str:
     pushed = f.kind == "switch" or (f.kind == "door" and not active)
     closed = r.gripper_width(d) < OPEN_WIDTH
     if not P.fingers_free(m, d, r.finger_geoms) and (pushed or closed):
-        return FIXTURE_VERB[s.kind].format(f=name)
+        return FIXTURE_VERB[s.kind].format(f=f"the {name}")
+    # the reach and the grasp say what comes next: a switch is approached from the side it is
+    # pushed toward and a knob at the pitch its turn needs, which 'reach for the handle' alone hides
+    goal = FIXTURE_VERB[s.kind].format(f="it")
     ee, _ = r.ee_base(d)
     handle = r.world_to_base(d, d.site_xpos[m.site(f.handle_site).id])
     if not pushed and np.linalg.norm(ee - handle) < NEAR_HANDLE:
-        return f"grasp the {name} handle"
-    return f"reach for the {name} handle"
+        return f"grasp the {name} handle to {goal}"
+    return f"reach for the {name} handle to {goal}"

@@ -56,13 +56,14 @@ def test_a_fixture_goes_through_its_substeps(env, task_id, grasped):
 
     (nav, nav_said), (st, seq) = said(env, task_id, 0)[-2:]
     f = st.target.replace("_", " ")
-    verb = FIXTURE_VERB[st.kind].format(f=f)
+    verb, goal = FIXTURE_VERB[st.kind].format(f=f"the {f}"), FIXTURE_VERB[st.kind].format(f="it")
     # the navigation docks at the fixture itself, so its subtask starts at the handle
     assert nav.kind == "navigate" and nav.target == st.target and nav_said == [f"drive to the {f}"]
-    wanted = [f"reach for the {f} handle"] + ([f"grasp the {f} handle"] if grasped else [])
+    # the reach and grasp name the goal: switching on and off start from opposite sides of the lever
+    wanted = [f"reach for the {f} handle to {goal}"] + ([f"grasp the {f} handle to {goal}"] if grasped else [])
     assert in_order(seq, wanted + [verb])
     assert seq[-1] in (verb, f"release the {f} handle")  # the joint may reach its goal as the fingers leave
-    assert (f"grasp the {f} handle" in seq) == grasped  # the light switch is pushed with closed fingers
+    assert (f"grasp the {f} handle to {goal}" in seq) == grasped  # the light switch is pushed with closed fingers
 
 
 def test_every_sentence_grounds_like_its_subtask(env):

@@ -1,5 +1,5 @@
 """The runtime loop shared by sim, ROS 2 and the policy server."""
 
-from vla_core.runtime.loop import LoopConfig, Outcome, RuntimeLoop, StepEvent
+from vla_core.runtime.loop import ChunkStepper, Decision, LoopConfig, Outcome, RuntimeLoop, StepEvent
 
-__all__ = ["LoopConfig", "Outcome", "RuntimeLoop", "StepEvent"]
+__all__ = ["ChunkStepper", "Decision", "LoopConfig", "Outcome", "RuntimeLoop", "StepEvent"]

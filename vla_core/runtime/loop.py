@@ -58,57 +58,120 @@ class Outcome:
     wall_time_s: float
 
 
-class RuntimeLoop:
-    def __init__(self, env, planner: Planner, policy: Policy, config: LoopConfig | None = None,
-                 on_step: Callable[[StepEvent], None] | None = None):
-        self.env, self.planner, self.policy = env, planner, policy
+@dataclass(frozen=True)
+class Decision:
+    """One action of the loop, and where it came from (what status topics and logs report)."""
+
+    action: np.ndarray  # (D,) the action to execute now
+    plan: PlanResult  # the plan the chunk was sampled under
+    chunk: np.ndarray  # (H, D) the chunk the action belongs to
+    index: int  # the action's row in ``chunk``
+    new_chunk: bool  # this call asked the policy (and maybe the planner): ``plan_ms``/``sample_ms`` are its cost
+    replanned: bool  # this call asked the planner
+    plan_ms: float = 0.0
+    sample_ms: float = 0.0
+
+
+class ChunkStepper:
+    """The loop's decisions one action at a time: (re)plan when due, sample a chunk, hand out its first
+    ``n_exec`` actions, then sample again. ``RuntimeLoop`` drives it against an env for whole episodes;
+    the ROS agent (``vla_core.deploy.agent``) calls ``next`` once per control tick with the latest
+    observation. Same calls to the planner and the policy, in the same order, either way.
+
+    ``subtask_done(subtask) -> bool``: simulator state for ``replan='subtask'`` (None off the simulator:
+    then every chunk replans, as for plans without a subtask).
+    """
+
+    def __init__(self, planner: Planner, policy: Policy, config: LoopConfig | None = None,
+                 subtask_done: Callable[[object], bool] | None = None):
+        self.planner, self.policy = planner, policy
         self.config = config or LoopConfig()
-        self.on_step = on_step
+        self.subtask_done = subtask_done
+        self.result: PlanResult | None = None  # the plan the current chunk was sampled under
+        self._chunk: np.ndarray | None = None
+        self._next = 0  # next row of ``_chunk`` to hand out
+        self._replan = False
+
+    def reset(self, task: str) -> None:
+        """A new episode: the planner starts on ``task``, the policy forgets its history."""
+        self.planner.reset(task)
+        self.policy.reset()
+        self.result, self._chunk, self._next = None, None, 0
         self._replan = False
 
     def request_replan(self) -> None:
         """Ask the planner again before the next chunk (a correction arrived); any cadence."""
         self._replan = True
 
-    def _needs_plan(self, result: PlanResult | None) -> bool:
-        if result is None or self._replan or self.config.replan == "chunk":
+    def drop_chunk(self) -> None:
+        """Sample afresh at the next call (the rest of the chunk was planned from a state that is gone)."""
+        self._chunk, self._next = None, 0
+
+    def _needs_plan(self) -> bool:
+        if self.result is None or self._replan or self.config.replan == "chunk":
             return True
         if self.config.replan == "correction":
             return False
-        subtask = getattr(result.plan, "subtask", None)
-        done = getattr(self.env, "subtask_done", None)
-        return subtask is None or done is None or bool(done(subtask))
+        subtask = getattr(self.result.plan, "subtask", None)
+        return subtask is None or self.subtask_done is None or bool(self.subtask_done(subtask))
+
+    def next(self, obs: Observation) -> Decision | None:
+        """The action to execute at ``obs``; None when the planner believes the task is done."""
+        fresh = self._chunk is None or self._next >= min(self.config.n_exec, len(self._chunk))
+        replanned, plan_ms, sample_ms = False, 0.0, 0.0
+        if fresh:
+            if self._needs_plan():
+                self._replan = False
+                t = time.perf_counter()
+                self.result = self.planner.plan(obs)
+                plan_ms, replanned = 1e3 * (time.perf_counter() - t), True
+                if self.result is None:
+                    self.drop_chunk()
+                    return None
+                if hasattr(self.policy, "use_program"):  # a steered policy follows the plan's reward program
+                    self.policy.use_program(self.result.program)
+            t = time.perf_counter()
+            self._chunk, self._next = self.policy.sample(obs, self.result.plan, n=1)[0], 0
+            sample_ms = 1e3 * (time.perf_counter() - t)
+        index = self._next
+        self._next += 1
+        return Decision(np.asarray(self._chunk[index]), self.result, self._chunk, index, fresh, replanned,
+                        plan_ms, sample_ms)
+
+
+class RuntimeLoop:
+    def __init__(self, env, planner: Planner, policy: Policy, config: LoopConfig | None = None,
+                 on_step: Callable[[StepEvent], None] | None = None):
+        self.env, self.planner, self.policy = env, planner, policy
+        self.config = config or LoopConfig()
+        self.on_step = on_step
+        self.stepper = ChunkStepper(planner, policy, self.config)
+
+    def request_replan(self) -> None:
+        """Ask the planner again before the next chunk (a correction arrived); any cadence."""
+        self.stepper.request_replan()
 
     def run_episode(self, seed: int, task) -> Outcome:
         start = time.perf_counter()
         env = self.env
         obs = env.reset(seed, task)
-        self.planner.reset(obs.task)
-        self.policy.reset()
+        stepper = self.stepper
+        stepper.subtask_done = getattr(env, "subtask_done", None)
+        stepper.reset(obs.task)
         budget = env.task.max_steps if self.config.max_steps is None else self.config.max_steps
         violations = getattr(env, "violations", None)  # what fails an episode for good (a perturbed split's collision)
         t = 0
         success = env.success()
-        result: PlanResult | None = None
-        self._replan = False
         failed = False
         while t < budget and not success and not failed:
-            if self._needs_plan(result):
-                self._replan = False
-                result = self.planner.plan(obs)
-                if result is None:  # the planner thinks it is done; the simulator decides
-                    break
-                if hasattr(self.policy, "use_program"):  # a steered policy follows the plan's reward program
-                    self.policy.use_program(result.program)
-            chunk = self.policy.sample(obs, result.plan, n=1)[0]
-            for action in chunk[: self.config.n_exec]:
-                prev, obs = obs, env.step(action)
-                t += 1
-                if self.on_step is not None:
-                    self.on_step(StepEvent(t, obs, np.asarray(action), result, prev))
-                success = env.success()
-                failed = violations is not None and bool(violations())
-                if success or failed or t >= budget:
-                    break
+            decision = stepper.next(obs)
+            if decision is None:  # the planner thinks it is done; the simulator decides
+                break
+            prev, obs = obs, env.step(decision.action)
+            t += 1
+            if self.on_step is not None:
+                self.on_step(StepEvent(t, obs, decision.action, decision.plan, prev))
+            success = env.success()
+            failed = violations is not None and bool(violations())
         met = env.goals_met()
         return Outcome(bool(success), t, int(sum(met)), len(met), time.perf_counter() - start)

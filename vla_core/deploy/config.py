@@ -1,4 +1,5 @@
-"""Reads ``configs/deploy/franka.yaml``: safety limits, gripper mapping, topic and action names.
+"""Reads ``configs/deploy/franka.yaml`` (``sim.yaml`` for the MuJoCo robot): safety limits, gripper
+mapping, topic and action names, the agent's inputs and the simulated robot.
 
 A plain YAML read with ``yaml.safe_load`` (not composed by hydra): the ROS node reads the installed
 copy in ``share/vla_stack/configs/deploy/``. Unknown keys anywhere are errors.
@@ -30,6 +31,10 @@ class Topics:
     voice_correction: str = "/vla/voice/correction"  # std_msgs/String (read by the agent, not the bridge)
     command_preview: str = "/vla/safety/command"  # geometry_msgs/PoseStamped: sent or would-be-sent pose
     status: str = "/vla/safety/status"  # std_msgs/String, JSON: send, hold, reasons
+    task: str = "/vla/task"  # std_msgs/String: the instruction the agent works on (a new one restarts it)
+    keypoints: str = "/vla/keypoints"  # std_msgs/String, JSON {"names": [...], "points": [[x, y, z] | null]}
+    agent_status: str = "/vla/agent/status"  # std_msgs/String, JSON: state, reasons, plan, confidence, latency
+    camera_prefix: str = "/vla/camera"  # <prefix>/<name>/image_raw, …/camera_info, …/depth/image_raw
     # franka_ros2
     equilibrium_pose: str = "/cartesian_impedance_example_controller/equilibrium_pose"  # PoseStamped
     joint_trajectory: str = "/joint_trajectory_controller/joint_trajectory"  # trajectory_msgs/JointTrajectory
@@ -47,6 +52,60 @@ class Topics:
                 raise ValueError(f"{f.name} must be an absolute name starting with '/', got {name!r}")
 
 
+def _names(name: str, value) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list of names, got {value!r}")
+    return tuple(text(f"{name}[{i}]", v) for i, v in enumerate(value))
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """The agent node: when it acts and which inputs an observation needs (``vla_core.deploy.agent``)."""
+
+    rate_hz: float = 10.0  # one action per tick: the policy's control rate (kitchen_r: 10 Hz)
+    max_obs_age_s: float = 0.3  # an input older than this (since receipt) → no action
+    cameras: tuple[str, ...] = ()  # RGB cameras the policy sees (topics under topics.camera_prefix)
+    depth_cameras: tuple[str, ...] = ()
+    keypoints: bool = True  # wait for keypoints on topics.keypoints (the chunk policies read them)
+    n_exec: int | None = None  # actions per chunk; None: the policy's own
+    replan: str = "chunk"  # LoopConfig.replan
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "rate_hz", number("rate_hz", self.rate_hz, positive=True, hi=1000.0))
+        set_(self, "max_obs_age_s", number("max_obs_age_s", self.max_obs_age_s, positive=True))
+        set_(self, "cameras", _names("cameras", self.cameras))
+        set_(self, "depth_cameras", _names("depth_cameras", self.depth_cameras))
+        if not isinstance(self.keypoints, bool):
+            raise ValueError(f"keypoints must be true or false, got {self.keypoints!r}")
+        if self.n_exec is not None and (isinstance(self.n_exec, bool) or not isinstance(self.n_exec, int)
+                                        or self.n_exec < 1):
+            raise ValueError(f"n_exec must be an integer >= 1 or null, got {self.n_exec!r}")
+        text("replan", self.replan, ("chunk", "subtask", "correction"))
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The MuJoCo kitchen acting as the robot (``vla_core.deploy.sim_robot``)."""
+
+    task: str | None = None  # task id or instruction the scene is laid out for; None: random
+    seed: int = 0
+    cameras: tuple[str, ...] = ("head",)  # rendered and published each tick (MuJoCo camera names)
+    depth: bool = False  # also publish the cameras' depth
+    image_size: int = 128  # px, square
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.task is not None:
+            text("task", self.task)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        set_(self, "cameras", _names("cameras", self.cameras))
+        if not isinstance(self.depth, bool):
+            raise ValueError(f"depth must be true or false, got {self.depth!r}")
+        set_(self, "image_size", int(number("image_size", self.image_size, lo=16, hi=1024)))
+
+
 @dataclass(frozen=True)
 class DeployConfig:
     robot_type: str = "fr3"  # franka_description robot / arm id: joint names, frames, joint limits
@@ -55,9 +114,11 @@ class DeployConfig:
     safety: SafetyLimits = field(default_factory=SafetyLimits)
     gripper: GripperConfig = field(default_factory=GripperConfig)
     topics: Topics = field(default_factory=Topics)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
 
 
-SECTIONS = ("robot_type", "frame_id", "rate_hz", "safety", "gripper", "topics")
+SECTIONS = ("robot_type", "frame_id", "rate_hz", "safety", "gripper", "topics", "agent", "sim")
 
 
 def _mapping(data: Mapping, key: str):
@@ -78,6 +139,8 @@ def deploy_config_from_dict(data: Mapping) -> DeployConfig:
         safety=SafetyLimits.from_dict(_mapping(data, "safety"), robot_type=robot_type),
         gripper=GripperConfig.from_dict(_mapping(data, "gripper")),
         topics=section("topics", Topics, _mapping(data, "topics")),
+        agent=section("agent", AgentConfig, _mapping(data, "agent")),
+        sim=section("sim", SimConfig, _mapping(data, "sim")),
     )
 
 

@@ -10,6 +10,7 @@ from vla_core.deploy.limits import default_joint_limits
 
 ROOT = Path(__file__).resolve().parents[3]
 FRANKA = ROOT / "configs" / "deploy" / "franka.yaml"
+SIM = ROOT / "configs" / "deploy" / "sim.yaml"
 
 
 def test_shipped_config_loads_with_franka_names():
@@ -36,6 +37,16 @@ def test_every_key_in_the_file_is_read():
         assert (list(got) if isinstance(got, tuple) else got) == pytest.approx(value), key
     for key, value in raw["topics"].items():
         assert getattr(cfg.topics, key) == value
+    for key, value in raw["agent"].items():
+        got = getattr(cfg.agent, key)
+        assert (list(got) if isinstance(got, tuple) else got) == value, key
+
+
+def test_sim_config_is_the_panda_in_the_kitchen_with_the_franka_topic_names():
+    cfg, franka = load_deploy_config(SIM), load_deploy_config(FRANKA)
+    assert cfg.robot_type == "panda" and cfg.topics == franka.topics
+    assert cfg.sim.cameras == ("head",) and cfg.sim.task is None and cfg.agent.rate_hz == 10.0
+    assert cfg.safety.workspace_min[2] > 0.8  # the kitchen base frame sits on the floor
 
 
 def test_empty_sections_mean_defaults():
@@ -52,6 +63,14 @@ def test_empty_sections_mean_defaults():
     ({"topics": {"estop": "vla/estop"}}, r"topics\.estop must be an absolute name"),
     ({"topics": {"estopp": "/vla/estop"}}, r"topics: unknown key\(s\) \['estopp'\]"),
     ({"gripper": {"force": -1}}, r"gripper\.force must be > 0"),
+    ({"agent": {"max_obs_age_s": 0}}, r"agent\.max_obs_age_s must be > 0"),
+    ({"agent": {"cameras": "head"}}, r"agent\.cameras must be a list of names"),
+    ({"agent": {"replan": "often"}}, r"agent\.replan must be one of"),
+    ({"agent": {"n_exec": 0}}, r"agent\.n_exec must be an integer >= 1 or null"),
+    ({"agent": {"keypoints": "yes"}}, r"agent\.keypoints must be true or false"),
+    ({"sim": {"image_size": 8}}, r"sim\.image_size must be >= 16"),
+    ({"sim": {"seed": -1}}, r"sim\.seed must be an integer >= 0"),
+    ({"sim": {"camera": ["head"]}}, r"sim: unknown key\(s\) \['camera'\]"),
 ])
 def test_bad_deploy_config(data, message):
     with pytest.raises(ValueError, match=message):

@@ -15,17 +15,12 @@ Parameters: ``config`` (path to configs/deploy/franka.yaml; default the installe
 from __future__ import annotations
 
 import json
-import os
 
-import numpy as np
-import rclpy
-from ament_index_python.packages import get_package_share_directory
 from franka_msgs.action import ErrorRecovery, Grasp, Move
 from franka_msgs.msg import FrankaRobotState
 from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionClient
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
@@ -33,17 +28,12 @@ from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
+from ros2_nodes.common import default_config_path, ee_pose, pose_stamped, spin
 from vla_core.deploy.bridge import BridgeOutput, SafetyBridge
 from vla_core.deploy.config import load_deploy_config
 from vla_core.deploy.gripper import GripperCommand
 from vla_core.deploy.pose import EEPose, EETarget, JointTarget
 from vla_core.deploy.state import RobotState, arm_joints, joint_names
-
-PACKAGE = "vla_stack"
-
-
-def default_config_path() -> str:
-    return os.path.join(get_package_share_directory(PACKAGE), "configs", "deploy", "franka.yaml")
 
 
 class SafetyBridgeNode(Node):
@@ -100,8 +90,7 @@ class SafetyBridgeNode(Node):
             self.get_logger().warning(f"dropped action: {e}", throttle_duration_sec=1.0)
 
     def _on_robot_state(self, msg: FrankaRobotState) -> None:
-        p, o = msg.o_t_ee.pose.position, msg.o_t_ee.pose.orientation
-        pose = EEPose(np.array([p.x, p.y, p.z]), np.array([o.w, o.x, o.y, o.z]))
+        pose = ee_pose(msg.o_t_ee.pose)
         joints = arm_joints(msg.measured_joint_state.name, msg.measured_joint_state.position, self.cfg.robot_type)
         self.bridge.on_state(RobotState(ee_pose=pose, joints=joints, robot_mode=int(msg.robot_mode)))
 
@@ -150,13 +139,7 @@ class SafetyBridgeNode(Node):
             self.get_logger().info(f"dry run: would send gripper {out.gripper}")
 
     def _pose_msg(self, pose: EEPose) -> PoseStamped:
-        msg = PoseStamped()
-        msg.header.frame_id = self.cfg.frame_id
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in pose.position)
-        o = msg.pose.orientation
-        o.w, o.x, o.y, o.z = (float(v) for v in pose.quat)
-        return msg
+        return pose_stamped(pose, self.cfg.frame_id, self.get_clock().now().to_msg())
 
     def _publish_arm(self, out: BridgeOutput) -> None:
         if out.pose is not None:
@@ -187,15 +170,7 @@ class SafetyBridgeNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = SafetyBridgeNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin(SafetyBridgeNode, args)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,10 @@ FRANKA_ARGS = {"robot_ip", "robot_type", "arm_id", "use_fake_hardware", "load_gr
                "controllers_yaml"}
 SIM_ARGS = {"robot_type", "arm_id", "bench", "action_space", "dry_run", "planner", "policy", "checkpoint",
             "voice_input", "config"}
-OPTIONAL_NODES = {"agent_node", "camera_node", "voice_node"}  # started once installed (other parts of issue 7)
+OPTIONAL_NODES = {"voice_node"}  # started once installed (another part of issue 7)
+GRAPH_NODES = {"safety_bridge_node", "agent_node"}  # both launch files, through ros2_nodes/launch_graph.py
+NOT_NODES = {"__init__.py", "common.py", "launch_graph.py"}  # modules in ros2_nodes/ with no console script
+GRAPH = ROOT / "ros2_nodes" / "launch_graph.py"
 
 
 def node_files():
@@ -38,6 +41,18 @@ def launch_files():
 
 def parse(path):
     return ast.parse(path.read_text(), filename=str(path))
+
+
+def launch_sources(path):
+    """The launch file's tree and, when it imports the shared graph, launch_graph.py's too, with the
+    string constants both define (PACKAGE comes from the graph module)."""
+    trees = [parse(path)]
+    if "ros2_nodes.launch_graph" in {n.module for n in ast.walk(trees[0]) if isinstance(n, ast.ImportFrom)}:
+        trees.append(parse(GRAPH))
+    consts = {}
+    for tree in reversed(trees):
+        consts.update(module_constants(tree))
+    return trees, consts
 
 
 def package_xml():
@@ -132,12 +147,12 @@ def test_package_xml_declares_every_ros_package_the_code_imports():
 def test_package_xml_declares_every_package_the_launch_files_start_or_include():
     used = set()
     for path in launch_files():
-        tree = parse(path)
-        consts = module_constants(tree)
-        for call in calls(tree, "Node"):
-            used.add(keyword(call, "package", consts))
-        for fn in ("FindPackageShare", "get_package_share_directory", "get_package_prefix"):
-            used |= {value_of(c.args[0], consts) for c in calls(tree, fn) if c.args}
+        trees, consts = launch_sources(path)
+        for tree in trees:
+            for call in calls(tree, "Node"):
+                used.add(keyword(call, "package", consts))
+            for fn in ("FindPackageShare", "get_package_share_directory", "get_package_prefix"):
+                used |= {value_of(c.args[0], consts) for c in calls(tree, fn) if c.args}
     used.discard(PACKAGE)
     assert None not in used, "a package name in a launch file is not a literal"
     assert {"franka_bringup", "controller_manager"} <= used
@@ -149,7 +164,8 @@ def test_package_xml_declares_every_package_the_launch_files_start_or_include():
 
 def test_every_console_script_resolves_to_a_main():
     scripts = console_scripts()
-    assert "vla-eval" in scripts and "safety_bridge_node" in scripts
+    assert {"vla-eval", "safety_bridge_node", "agent_node", "sim_robot_node"} <= set(scripts)
+    assert "camera_node" not in scripts  # the agent subscribes to the camera topics itself
     for name, target in scripts.items():
         module, func = target.split(":")
         path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
@@ -161,7 +177,7 @@ def test_every_console_script_resolves_to_a_main():
 def test_every_node_module_has_a_main_and_a_console_script():
     targets = set(console_scripts().values())
     for path in node_files():
-        if path.name == "__init__.py":
+        if path.name in NOT_NODES:
             continue
         mains = [n for n in parse(path).body if isinstance(n, ast.FunctionDef) and n.name == "main"]
         assert mains, f"{path.name} has no main()"
@@ -171,12 +187,14 @@ def test_every_node_module_has_a_main_and_a_console_script():
 
 # ---- launch files ----
 
-def declared_arguments(tree):
+def declared_arguments(trees):
     out = {}
-    for call in calls(tree, "DeclareLaunchArgument"):
-        name = value_of(call.args[0], {}) if call.args else None
-        assert isinstance(name, str), "DeclareLaunchArgument names must be literals"
-        out[name] = call
+    for tree in trees:
+        for call in calls(tree, "DeclareLaunchArgument"):
+            name = value_of(call.args[0], {}) if call.args else None
+            assert isinstance(name, str), "DeclareLaunchArgument names must be literals"
+            assert name not in out, f"launch argument {name!r} declared twice"
+            out[name] = call
     return out
 
 
@@ -188,41 +206,54 @@ def optional_loop(tree):
     return None
 
 
-def started_executables(tree):
+def started_executables(trees, consts):
     """(package, executable) of every Node(...) outside the optional loop; those must be literals."""
-    consts = module_constants(tree)
-    loop = optional_loop(tree)
-    inside = {id(c) for c in calls(loop, "Node")} if loop is not None else set()
-    return {(keyword(c, "package", consts), keyword(c, "executable", consts))
-            for c in calls(tree, "Node") if id(c) not in inside}
+    out = set()
+    for tree in trees:
+        loop = optional_loop(tree)
+        inside = {id(c) for c in calls(loop, "Node")} if loop is not None else set()
+        out |= {(keyword(c, "package", consts), keyword(c, "executable", consts))
+                for c in calls(tree, "Node") if id(c) not in inside}
+    return out
 
 
-def optional_executables(tree):
+def optional_executables(trees):
     """Keys of the ``optional = {...}`` table: nodes started only when installed (``_installed`` guard)."""
-    loop = optional_loop(tree)
-    assert loop is not None and "_installed(executable)" in ast.unparse(loop)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "optional" for t in node.targets):
-            return {k.value for k in node.value.keys}
+    for tree in trees:
+        loop = optional_loop(tree)
+        if loop is None:
+            continue
+        assert "_installed(executable)" in ast.unparse(loop)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "optional"
+                                                    for t in node.targets):
+                return {k.value for k in node.value.keys}
     return set()
 
 
-@pytest.mark.parametrize("name, expected, optional", [
-    ("franka.launch.py", FRANKA_ARGS, OPTIONAL_NODES),
-    ("sim.launch.py", SIM_ARGS, OPTIONAL_NODES | {"sim_robot_node"}),
+@pytest.mark.parametrize("name, expected, started", [
+    ("franka.launch.py", FRANKA_ARGS, GRAPH_NODES),
+    ("sim.launch.py", SIM_ARGS, GRAPH_NODES | {"sim_robot_node"}),
 ])
-def test_launch_files_declare_the_documented_arguments_and_start_the_documented_nodes(name, expected, optional):
-    tree = parse(ROOT / "launch" / name)
-    assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
-    args = declared_arguments(tree)
+def test_launch_files_declare_the_documented_arguments_and_start_the_documented_nodes(name, expected, started):
+    trees, consts = launch_sources(ROOT / "launch" / name)
+    assert len(trees) == 2, f"{name} does not use the shared graph (ros2_nodes/launch_graph.py)"
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in trees[0].body)
+    assert "vla_graph(context" in ast.unparse(trees[0]) and "*graph_arguments(" in ast.unparse(trees[0])
+    args = declared_arguments(trees)
     assert set(args) == expected
     assert keyword(args["dry_run"], "default_value", {}) == "true"  # dry run unless asked otherwise
     assert keyword(args["action_space"], "default_value", {}) == "ee"
-    ours = {exe for pkg, exe in started_executables(tree) if pkg == PACKAGE}
-    assert "safety_bridge_node" in ours
+    ours = {exe for pkg, exe in started_executables(trees, consts) if pkg == PACKAGE}
+    assert ours == started
     scripts = console_scripts()
     assert ours <= set(scripts), f"{name} starts executables with no console script: {sorted(ours - set(scripts))}"
-    assert optional_executables(tree) == optional
+    assert optional_executables(trees) == OPTIONAL_NODES
+
+
+def test_sim_launch_defaults_to_the_sim_config_and_the_kitchen_panda():
+    source = ast.unparse(parse(ROOT / "launch" / "sim.launch.py"))
+    assert "'configs', 'deploy', 'sim.yaml'" in source and "'panda'" in source
 
 
 def test_franka_launch_includes_franka_bringup_conditionally():
@@ -291,5 +322,35 @@ def test_safety_bridge_node_holds_in_dry_run_where_ros_is_installed():
         assert statuses, "no status from the safety bridge within 5 s"
         last = statuses[-1]
         assert last["dry_run"] and not last["send"] and last["hold"] and "stale_state" in last["reasons"]
+    finally:
+        rclpy.shutdown()
+
+
+def test_sim_robot_node_publishes_franka_shaped_state_where_ros_is_installed():
+    rclpy = pytest.importorskip("rclpy", reason=ROS_REASON)
+    pytest.importorskip("franka_msgs", reason="franka_msgs (franka_ros2) not installed")
+    import time
+
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import JointState
+
+    from ros2_nodes.sim_robot_node import SimRobotNode
+
+    rclpy.init()
+    try:
+        node = SimRobotNode(parameter_overrides=[
+            Parameter("config", value=str(ROOT / "configs" / "deploy" / "sim.yaml"))])
+        probe = rclpy.create_node("sim_robot_probe")
+        states = []
+        probe.create_subscription(JointState, node.cfg.topics.joint_states, states.append, 10)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.add_node(probe)
+        deadline = time.monotonic() + 10.0
+        while not states and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.1)
+        assert states, "no joint states from the sim robot within 10 s"
+        assert list(states[-1].name[:7]) == [f"panda_joint{i}" for i in range(1, 8)]
     finally:
         rclpy.shutdown()

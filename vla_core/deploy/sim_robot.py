@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vla_core.deploy.camera import ImageFrame, frame_from_depth, frame_from_rgb
+from vla_core.deploy.camera import CameraIntrinsics, ImageFrame, frame_from_depth, frame_from_rgb
 from vla_core.deploy.gripper import HAND_MAX_WIDTH
 from vla_core.deploy.limits import N_JOINTS
 from vla_core.deploy.pose import EEPose, normalize_quat
@@ -65,6 +65,14 @@ class SimRobot:
     @property
     def task(self) -> str:
         return self.env.task.instruction
+
+    def intrinsics(self, camera: str) -> CameraIntrinsics:
+        """The pinhole model of a rendered camera (MuJoCo's vertical field of view, square pixels)."""
+        model = self.env.model
+        fovy = np.deg2rad(float(model.cam_fovy[model.camera(camera).id]))
+        f = 0.5 * self.image_size / np.tan(0.5 * fovy)
+        c = 0.5 * self.image_size
+        return CameraIntrinsics.from_camera_info(self.image_size, self.image_size, [f, 0, c, 0, f, c, 0, 0, 1])
 
     # ---- commands (what the safety bridge sends a Franka) ----
 

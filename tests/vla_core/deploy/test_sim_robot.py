@@ -42,6 +42,9 @@ def test_publishes_franka_shaped_state_and_camera_frames(env):
     assert arm_joints(s.joint_names, s.positions, "panda") is not None  # what the bridge reads
     assert s.keypoints.shape == (len(s.keypoint_names), 3)
     assert rgb_from_frame(s.rgb["head"]).shape == (32, 32, 3)
+    info = robot.intrinsics("head")
+    assert info.fx == info.fy > 0 and (info.cx, info.cy) == (16, 16)
+    info.check(rgb_from_frame(s.rgb["head"]))
     depth = depth_from_frame(s.depth["head"])
     assert depth.shape == (32, 32) and depth.max() > 0.1
     start = s.ee_pose.position.copy()

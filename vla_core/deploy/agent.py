@@ -31,7 +31,6 @@ import numpy as np
 from vla_core.actions import split_action
 from vla_core.deploy.config import AgentConfig
 from vla_core.deploy.pose import EEPose
-from vla_core.deploy.state import arm_joints
 from vla_core.deploy.watchdog import Watchdog
 from vla_core.observation import Observation, Proprio
 from vla_core.runtime import ChunkStepper, LoopConfig

@@ -294,63 +294,51 @@ def test_launch_descriptions_build_where_ros_is_installed():
         assert names == (FRANKA_ARGS if path.name == "franka.launch.py" else SIM_ARGS)
 
 
-def test_safety_bridge_node_holds_in_dry_run_where_ros_is_installed():
+def first_messages(node_module, node_class, config, msg_type, topic, timeout_s):
+    """Start ``node_class`` (rclpy, with ``config``) beside a probe; the messages on ``topic`` (a name
+    in ``node.cfg.topics``) received until the first arrives or ``timeout_s`` passes."""
     rclpy = pytest.importorskip("rclpy", reason=ROS_REASON)
     pytest.importorskip("franka_msgs", reason="franka_msgs (franka_ros2) not installed")
-    import json
+    import importlib
     import time
 
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
-    from std_msgs.msg import String
 
-    from ros2_nodes.safety_bridge_node import SafetyBridgeNode
-
+    cls = getattr(importlib.import_module(f"ros2_nodes.{node_module}"), node_class)
     rclpy.init()
     try:
-        node = SafetyBridgeNode(parameter_overrides=[
-            Parameter("config", value=str(ROOT / "configs" / "deploy" / "franka.yaml"))])
-        probe = rclpy.create_node("safety_bridge_probe")
-        statuses = []
-        probe.create_subscription(String, node.cfg.topics.status, lambda m: statuses.append(json.loads(m.data)), 10)
+        node = cls(parameter_overrides=[Parameter("config", value=str(ROOT / "configs" / "deploy" / config))])
+        probe = rclpy.create_node(f"{node_module}_probe")
+        got = []
+        probe.create_subscription(msg_type, getattr(node.cfg.topics, topic), got.append, 10)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.add_node(probe)
-        deadline = time.monotonic() + 5.0
-        while not statuses and time.monotonic() < deadline:
+        deadline = time.monotonic() + timeout_s
+        while not got and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.1)
-        assert statuses, "no status from the safety bridge within 5 s"
-        last = statuses[-1]
-        assert last["dry_run"] and not last["send"] and last["hold"] and "stale_state" in last["reasons"]
+        return got
     finally:
-        rclpy.shutdown()
+        rclpy.try_shutdown()
+
+
+def test_safety_bridge_node_holds_in_dry_run_where_ros_is_installed():
+    pytest.importorskip("rclpy", reason=ROS_REASON)
+    import json
+
+    from std_msgs.msg import String
+
+    statuses = first_messages("safety_bridge_node", "SafetyBridgeNode", "franka.yaml", String, "status", 5.0)
+    assert statuses, "no status from the safety bridge within 5 s"
+    last = json.loads(statuses[-1].data)
+    assert last["dry_run"] and not last["send"] and last["hold"] and "stale_state" in last["reasons"]
 
 
 def test_sim_robot_node_publishes_franka_shaped_state_where_ros_is_installed():
-    rclpy = pytest.importorskip("rclpy", reason=ROS_REASON)
-    pytest.importorskip("franka_msgs", reason="franka_msgs (franka_ros2) not installed")
-    import time
-
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.parameter import Parameter
+    pytest.importorskip("rclpy", reason=ROS_REASON)
     from sensor_msgs.msg import JointState
 
-    from ros2_nodes.sim_robot_node import SimRobotNode
-
-    rclpy.init()
-    try:
-        node = SimRobotNode(parameter_overrides=[
-            Parameter("config", value=str(ROOT / "configs" / "deploy" / "sim.yaml"))])
-        probe = rclpy.create_node("sim_robot_probe")
-        states = []
-        probe.create_subscription(JointState, node.cfg.topics.joint_states, states.append, 10)
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.add_node(probe)
-        deadline = time.monotonic() + 10.0
-        while not states and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
-        assert states, "no joint states from the sim robot within 10 s"
-        assert list(states[-1].name[:7]) == [f"panda_joint{i}" for i in range(1, 8)]
-    finally:
-        rclpy.shutdown()
+    states = first_messages("sim_robot_node", "SimRobotNode", "sim.yaml", JointState, "joint_states", 10.0)
+    assert states, "no joint states from the sim robot within 10 s"
+    assert list(states[-1].name[:7]) == [f"panda_joint{i}" for i in range(1, 8)]

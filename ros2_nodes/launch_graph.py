@@ -54,6 +54,8 @@ def graph_arguments(config_default, robot_type_default, robot_type_description):
                               description='Policy config (configs/policy): diffusion | flow'),
         DeclareLaunchArgument('checkpoint', default_value='',
                               description="Policy checkpoint folder ('' = the policy config's own)"),
+        DeclareLaunchArgument('planner_checkpoint', default_value='',
+                              description="Learned planner checkpoint folder ('' = the planner config's own)"),
         DeclareLaunchArgument('voice_input', default_value='text',
                               description="Corrections: 'text' (typed, on /vla/voice/correction) or 'audio' (ASR)"),
         DeclareLaunchArgument('config', default_value=config_default,
@@ -84,7 +86,8 @@ def vla_graph(context, robot):
             parameters=[{'config': config, 'action_space': action_space, 'arm_id': arm_id,
                          'planner': LaunchConfiguration('planner').perform(context),
                          'policy': LaunchConfiguration('policy').perform(context),
-                         'checkpoint': LaunchConfiguration('checkpoint').perform(context)}],
+                         'checkpoint': LaunchConfiguration('checkpoint').perform(context),
+                         'planner_checkpoint': LaunchConfiguration('planner_checkpoint').perform(context)}],
         ),
     ]
     optional = {

@@ -21,10 +21,10 @@ PYTHON_DEPS = {"numpy": "python3-numpy", "yaml": "python3-yaml"}
 ROS_REASON = "rclpy/ROS 2 not installed here; runs where ROS 2 Jazzy is sourced"
 
 FRANKA_ARGS = {"robot_ip", "robot_type", "arm_id", "use_fake_hardware", "load_gripper", "include_franka_bringup",
-               "action_space", "dry_run", "planner", "policy", "checkpoint", "voice_input", "config",
-               "controllers_yaml"}
+               "action_space", "dry_run", "planner", "policy", "checkpoint", "planner_checkpoint", "voice_input",
+               "config", "controllers_yaml"}
 SIM_ARGS = {"robot_type", "arm_id", "bench", "action_space", "dry_run", "planner", "policy", "checkpoint",
-            "voice_input", "config"}
+            "planner_checkpoint", "voice_input", "config"}
 OPTIONAL_NODES = {"voice_node"}  # started once installed (another part of issue 7)
 GRAPH_NODES = {"safety_bridge_node", "agent_node"}  # both launch files, through ros2_nodes/launch_graph.py
 NOT_NODES = {"__init__.py", "common.py", "launch_graph.py"}  # modules in ros2_nodes/ with no console script

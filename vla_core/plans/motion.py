@@ -104,7 +104,9 @@ def rotation_delta(current: np.ndarray, target: np.ndarray) -> np.ndarray:
     return q[1:] / s * (2.0 * np.arctan2(s, q[0]))
 
 
-def _compose(base: list[str], arm: list[str], rotate: str | None, gripper: str | None) -> str:
+def compose_motion(base: list[str], arm: list[str], rotate: str | None = None, gripper: str | None = None) -> str:
+    """The grammar's sentence from its clauses: base words, arm direction words, one rotate word, one gripper
+    word (each from the word tables above, in the order given); "stop" when all are empty."""
     clauses = list(base)
     if arm:
         clauses.append("move arm " + " and ".join(arm))
@@ -136,7 +138,7 @@ def motion_text(action: np.ndarray, proprio: Proprio, thresholds: MotionThreshol
     fingers_open = float(proprio.gripper) > th.gripper_open_width
     gripper = GRIPPER_WORDS[1] if closed_cmd and fingers_open else (
         GRIPPER_WORDS[0] if not closed_cmd and not fingers_open else None)
-    return _compose(base_words, arm_words, rotate, gripper)
+    return compose_motion(base_words, arm_words, rotate, gripper)
 
 
 def label_motion(action: np.ndarray, proprio: Proprio, thresholds: MotionThresholds | None = None) -> LanguageMotion:
@@ -160,7 +162,7 @@ def _vocab() -> tuple[str, ...]:
     out = [STOP]
     for b, m, r, g in itertools.product(base_opts, arm_opts, rotate_opts, gripper_opts):
         if b or m or r or g:
-            out.append(_compose(b, m, r, g))
+            out.append(compose_motion(b, m, r, g))
     return tuple(out)
 
 
@@ -173,6 +175,44 @@ def _index() -> dict[str, int]:
     return {text: i for i, text in enumerate(MOTION_VOCAB)}
 
 
+@dataclass(frozen=True)
+class MotionDirections:
+    """A grammar sentence read back as signs (+1, −1, 0 still), the inverse of ``motion_text`` up to sizes.
+
+    base (2,): v, ω · arm (3,): base-frame x y z · rotate (3,): about base-frame x y z (the signs of
+    ``rotation_delta``) · gripper: 0.0 open, 1.0 close, None unchanged.
+    """
+
+    base: tuple[int, int]
+    arm: tuple[int, int, int]
+    rotate: tuple[int, int, int]
+    gripper: float | None
+
+    @property
+    def still(self) -> bool:
+        return not any(self.base) and not any(self.arm) and not any(self.rotate) and self.gripper is None
+
+
+def motion_directions(text: str) -> MotionDirections:
+    """Signs of each dimension a sentence of ``MOTION_VOCAB`` moves; ValueError for any other text."""
+    motion_index(text)  # only the grammar's own sentences
+    base, arm, rotate, gripper = [0, 0], [0, 0, 0], [0, 0, 0], None
+    for clause in text.split(" and "):
+        for k, words in enumerate(BASE_WORDS):
+            if clause in words:
+                base[k] = 1 if clause == words[0] else -1
+        for k, words in enumerate(ROTATE_WORDS):
+            if clause in words:
+                rotate[k] = 1 if clause == words[0] else -1
+        if clause in GRIPPER_WORDS:
+            gripper = 0.0 if clause == GRIPPER_WORDS[0] else 1.0
+        word = clause.removeprefix("move arm ")  # "move arm left and up": the later directions are bare clauses
+        for k, words in enumerate(ARM_WORDS):
+            if word in words:
+                arm[k] = 1 if word == words[0] else -1
+    return MotionDirections(tuple(base), tuple(arm), tuple(rotate), gripper)
+
+
 def motion_index(text: str) -> int:
     """Position of a motion sentence in ``MOTION_VOCAB`` (for a classifier); ValueError if not in it."""
     try:
@@ -181,5 +221,5 @@ def motion_index(text: str) -> int:
         raise ValueError(f"not a motion of the grammar: {text!r}") from None
 
 
-__all__ = ["MOTION_VOCAB", "MotionThresholds", "STOP", "label_motion", "motion_index", "motion_text",
-           "rotation_delta"]
+__all__ = ["MOTION_VOCAB", "MotionDirections", "MotionThresholds", "STOP", "compose_motion", "label_motion",
+           "motion_directions", "motion_index", "motion_text", "rotation_delta"]

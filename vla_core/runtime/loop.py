@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vla_core.actions import MOBILE_DIM
+from vla_core.corrections.override import Applied, Overrider
 from vla_core.observation import Observation
 from vla_core.planners.base import Planner, PlanResult
 from vla_core.policies.base import Policy
@@ -47,6 +49,7 @@ class StepEvent:
     action: np.ndarray  # (D,)
     plan: PlanResult
     prev_obs: Observation  # the one the action was applied to (what a dataset pairs with it)
+    corrections: tuple[Applied, ...] = ()  # corrections that took effect (or were refused) at this action
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Decision:
     replanned: bool  # this call asked the planner
     plan_ms: float = 0.0
     sample_ms: float = 0.0
+    corrections: tuple[Applied, ...] = ()  # what the correction channel did at this action (with latency)
+    override: str = "none"  # the correction override in force: none | freeze | motion | instruction
 
 
 class ChunkStepper:
@@ -80,24 +85,35 @@ class ChunkStepper:
 
     ``subtask_done(subtask) -> bool``: simulator state for ``replan='subtask'`` (None off the simulator:
     then every chunk replans, as for plans without a subtask).
+
+    ``corrections``: the correction channel (``vla_core.corrections.override.Overrider``; its ``source``
+    queue takes text from any thread). Polled at every action: a stop cuts the chunk and holds, a motion or
+    instruction replaces the planner's output from the next chunk while it lasts, 'continue' hands back.
+    With nothing queued the planner and policy see exactly the calls they would without it.
     """
 
     def __init__(self, planner: Planner, policy: Policy, config: LoopConfig | None = None,
-                 subtask_done: Callable[[object], bool] | None = None):
+                 subtask_done: Callable[[object], bool] | None = None, corrections: Overrider | None = None):
         self.planner, self.policy = planner, policy
         self.config = config or LoopConfig()
         self.subtask_done = subtask_done
+        self.corrections = corrections
         self.result: PlanResult | None = None  # the plan the current chunk was sampled under
+        self._planned: PlanResult | None = None  # the planner's latest plan (an override may stand in for it)
         self._chunk: np.ndarray | None = None
         self._next = 0  # next row of ``_chunk`` to hand out
         self._replan = False
+        self._last_action: np.ndarray | None = None
 
     def reset(self, task: str) -> None:
         """A new episode: the planner starts on ``task``, the policy forgets its history."""
         self.planner.reset(task)
         self.policy.reset()
-        self.result, self._chunk, self._next = None, None, 0
+        self.result, self._planned, self._chunk, self._next = None, None, None, 0
         self._replan = False
+        self._last_action = None
+        if self.corrections is not None:
+            self.corrections.reset()
 
     def request_replan(self) -> None:
         """Ask the planner again before the next chunk (a correction arrived); any cadence."""
@@ -117,35 +133,59 @@ class ChunkStepper:
 
     def next(self, obs: Observation) -> Decision | None:
         """The action to execute at ``obs``; None when the planner believes the task is done."""
+        ov = self.corrections
+        if ov is not None:
+            cut, handback = ov.update(obs, self._planned, self.subtask_done)
+            if cut or handback:
+                self.drop_chunk()
+            self._replan = self._replan or handback
         fresh = self._chunk is None or self._next >= min(self.config.n_exec, len(self._chunk))
         replanned, plan_ms, sample_ms = False, 0.0, 0.0
         if fresh:
-            if self._needs_plan():
-                self._replan = False
-                t = time.perf_counter()
-                self.result = self.planner.plan(obs)
-                plan_ms, replanned = 1e3 * (time.perf_counter() - t), True
-                if self.result is None:
-                    self.drop_chunk()
-                    return None
-                if hasattr(self.policy, "use_program"):  # a steered policy follows the plan's reward program
-                    self.policy.use_program(self.result.program)
+            override = ov.begin(obs) if ov is not None else None
             t = time.perf_counter()
-            self._chunk, self._next = self.policy.sample(obs, self.result.plan, n=1)[0], 0
+            if override is not None:  # the person's plan stands in for the planner's
+                self.result = override
+                self._chunk, self._next = ov.chunk(obs, self.policy, self._action_dim(), self._grip(obs)), 0
+            else:
+                if self._needs_plan():
+                    self._replan = False
+                    self.result = self._planned = self.planner.plan(obs)
+                    plan_ms, replanned = 1e3 * (time.perf_counter() - t), True
+                    if self.result is None:
+                        self.drop_chunk()
+                        return None
+                    if hasattr(self.policy, "use_program"):  # a steered policy follows the plan's reward program
+                        self.policy.use_program(self.result.program)
+                    t = time.perf_counter()
+                self._chunk, self._next = self.policy.sample(obs, self.result.plan, n=1)[0], 0
             sample_ms = 1e3 * (time.perf_counter() - t)
         index = self._next
         self._next += 1
-        return Decision(np.asarray(self._chunk[index]), self.result, self._chunk, index, fresh, replanned,
-                        plan_ms, sample_ms)
+        self._last_action = np.asarray(self._chunk[index])
+        reports, state = (ov.reports(), ov.state()) if ov is not None else ((), "none")
+        return Decision(self._last_action, self.result, self._chunk, index, fresh, replanned, plan_ms, sample_ms,
+                        reports, state)
+
+    def _action_dim(self) -> int:
+        if self._last_action is not None:
+            return len(self._last_action)
+        return int(getattr(self.policy, "action_dim", MOBILE_DIM))
+
+    def _grip(self, obs: Observation) -> float:
+        """The gripper command to keep: the last one sent, else what the fingers show (open above 4 cm)."""
+        if self._last_action is not None:
+            return float(self._last_action[-1])
+        return 0.0 if obs.proprio.gripper > 0.04 else 1.0
 
 
 class RuntimeLoop:
     def __init__(self, env, planner: Planner, policy: Policy, config: LoopConfig | None = None,
-                 on_step: Callable[[StepEvent], None] | None = None):
+                 on_step: Callable[[StepEvent], None] | None = None, corrections: Overrider | None = None):
         self.env, self.planner, self.policy = env, planner, policy
         self.config = config or LoopConfig()
         self.on_step = on_step
-        self.stepper = ChunkStepper(planner, policy, self.config)
+        self.stepper = ChunkStepper(planner, policy, self.config, corrections=corrections)
 
     def request_replan(self) -> None:
         """Ask the planner again before the next chunk (a correction arrived); any cadence."""
@@ -170,7 +210,7 @@ class RuntimeLoop:
             prev, obs = obs, env.step(decision.action)
             t += 1
             if self.on_step is not None:
-                self.on_step(StepEvent(t, obs, decision.action, decision.plan, prev))
+                self.on_step(StepEvent(t, obs, decision.action, decision.plan, prev, decision.corrections))
             success = env.success()
             failed = violations is not None and bool(violations())
         met = env.goals_met()

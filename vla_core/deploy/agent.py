@@ -13,6 +13,12 @@ says the task is done; the planner or policy refuses the input (ValueError) or r
 actions. After any tick without an action the rest of the current chunk is dropped: it was sampled
 from a state that is gone, so acting resumes with a fresh chunk.
 
+Corrections (``on_correction``: text from ``/vla/voice/correction``, typed or from the voice node; or
+``on_audio`` with a ``VoiceCore`` for a one-process setup) go to the stepper's correction channel: a stop
+holds the pose at once, a motion or instruction overrides the plan from the next chunk, 'continue' hands
+back. The status carries the override in force and each correction's latency (arrival → first action
+under it) or, for text that is no correction, the reason.
+
 The camera frames arrive here directly (``on_rgb`` / ``on_depth`` with arrays from
 ``vla_core.deploy.camera``): the agent subscribes to the image topics itself, so there is no separate
 camera node whose only job would be to republish the same images.
@@ -29,6 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vla_core.actions import split_action
+from vla_core.corrections import Correction
+from vla_core.corrections.config import CorrectionConfig
+from vla_core.corrections.override import CorrectionQueue, Overrider
 from vla_core.deploy.config import AgentConfig
 from vla_core.deploy.pose import EEPose
 from vla_core.deploy.watchdog import Watchdog
@@ -68,9 +77,11 @@ class AgentStatus:
     sample_ms: float = 0.0
     tick_ms: float = 0.0
     ages_s: dict[str, float] = field(default_factory=dict)  # every input's age at this tick (inf: never)
+    override: str = "none"  # the correction override in force: none | freeze | motion | instruction
+    corrections: tuple[dict, ...] = ()  # corrections handled at this tick: kind, text, plan, latency_ms, message
 
     def to_json(self) -> str:
-        d = dict(self.__dict__, reasons=list(self.reasons))
+        d = dict(self.__dict__, reasons=list(self.reasons), corrections=list(self.corrections))
         d["ages_s"] = {k: (None if math.isinf(v) else round(v, 4)) for k, v in self.ages_s.items()}
         return json.dumps(d)
 
@@ -86,11 +97,15 @@ class Agent:
 
     ``ik(pos (3,), quat (4,) wxyz, q (7,)) -> q (7,)``: only for ``action_space='joint'``; the policies
     output EE targets, so joint commands need inverse kinematics of the real arm.
+
+    ``corrections``: how corrections override the plan (configs/corrections); ``voice``: a
+    ``vla_core.speech.voice.VoiceCore`` for ``on_audio`` (None: text corrections only).
     """
 
     def __init__(self, planner, policy, config: AgentConfig | None = None, action_space: str = "ee",
                  robot_type: str = "fr3", ik: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, corrections: CorrectionConfig | None = None,
+                 voice=None):
         if action_space not in ACTION_SPACES:
             raise ValueError(f"action_space must be one of {ACTION_SPACES}, got {action_space!r}")
         if action_space == "joint" and ik is None:
@@ -100,7 +115,10 @@ class Agent:
         self.action_space, self.robot_type, self.ik, self._clock = action_space, robot_type, ik, clock
         c = self.config
         n_exec = c.n_exec or getattr(policy, "n_exec", None) or 1
-        self.stepper = ChunkStepper(planner, policy, LoopConfig(n_exec=int(n_exec), replan=c.replan))
+        self.corrections = Overrider(corrections, CorrectionQueue(clock))
+        self.voice = voice
+        self.stepper = ChunkStepper(planner, policy, LoopConfig(n_exec=int(n_exec), replan=c.replan),
+                                    corrections=self.corrections)
         names = ["joints", "gripper", "ee_pose"] + (["keypoints"] if c.keypoints else [])
         names += [f"rgb:{cam}" for cam in c.cameras] + [f"depth:{cam}" for cam in c.depth_cameras]
         self.watchdogs = {n: Watchdog(n, c.max_obs_age_s, clock) for n in names}
@@ -129,6 +147,18 @@ class Agent:
     def request_replan(self) -> None:
         """A correction arrived: the planner is asked again before the next chunk."""
         self.stepper.request_replan()
+
+    def on_correction(self, text, arrived: float | None = None) -> Correction:
+        """A typed or transcribed correction (any thread); ``arrived``: on the agent's clock (default now).
+        Returns what it was parsed as (an ``Unrecognised`` one changes nothing and is reported)."""
+        return self.corrections.source.put(text, arrived)
+
+    def on_audio(self, chunk) -> list[Correction]:
+        """16 kHz mono audio straight into the agent (needs ``voice``): each finished utterance's transcript
+        becomes a correction, stamped at the end of the speech so latency includes the ASR."""
+        if self.voice is None:
+            raise ValueError("this agent has no voice core: pass voice=VoiceCore(...) or send text corrections")
+        return [self.on_correction(h.text, h.utterance_end) for h in self.voice.audio(chunk)]
 
     def on_joint_state(self, names: Sequence[str], positions: Sequence[float]) -> None:
         """``sensor_msgs/JointState`` names/positions: the 7 arm joints (``<robot>_joint1..7``) and, where
@@ -213,7 +243,8 @@ class Agent:
         plan = decision.plan
         info = dict(plan=plan.plan.to_text(), plan_kind=_plan_kind(plan.plan), confidence=float(plan.confidence),
                     abstain_reason=plan.abstain_reason, new_chunk=decision.new_chunk,
-                    plan_ms=decision.plan_ms, sample_ms=decision.sample_ms)
+                    plan_ms=decision.plan_ms, sample_ms=decision.sample_ms, override=decision.override,
+                    corrections=tuple(c.to_dict() for c in decision.corrections))
         try:
             action, reasons = self._action(decision.action)
         except ValueError as e:
@@ -222,6 +253,9 @@ class Agent:
         held = getattr(self.stepper.policy, "held", False)  # a RemotePolicy's hold chunk while the server is gone
         if held:
             reasons += (f"policy server unavailable, holding: {self.stepper.policy.last.get('reason')}",)
+        if decision.override == "freeze":
+            reasons += ("holding: stopped by a correction (say or type 'continue')",)
+        reasons += tuple(c.message for c in decision.corrections if c.kind == "unrecognised")
         self._steps += 1
         return TickResult(action, AgentStatus("acting", reasons, **info))
 

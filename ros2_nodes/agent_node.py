@@ -3,7 +3,8 @@
 In:  ``/joint_states`` (arm + finger joints), franka robot state (its ``o_t_ee`` is the EE pose),
      the keypoints JSON, the task (std_msgs/String; a new one restarts the episode) and, for each camera
      in the config's ``agent.cameras`` / ``agent.depth_cameras``, ``<camera_prefix>/<cam>/image_raw``,
-     ``…/camera_info`` and ``…/depth/image_raw`` (one camera_info per camera: use depth aligned to
+     ``…/camera_info`` and ``…/depth/image_raw``, and corrections (std_msgs/String on
+     ``topics.voice_correction``: typed, or transcribed by voice_node) (one camera_info per camera: use depth aligned to
      colour; a frame whose size differs from its camera_info is dropped with a warning). There is no separate camera node: the images go
      straight into the agent's observation (vla_core.deploy.camera converts and checks them).
 Out: one action per tick on ``topics.ee_action`` (or ``topics.joint_action``), Float64MultiArray,
@@ -13,7 +14,8 @@ Out: one action per tick on ``topics.ee_action`` (or ``topics.joint_action``), F
 Parameters: ``config`` (configs/deploy/*.yaml; default the installed franka.yaml), ``action_space``
 ('ee'; 'joint' needs an IK that is not wired yet), ``arm_id`` (must equal the config's robot_type),
 ``planner`` / ``policy`` (configs/planner, configs/policy names), ``checkpoint``, ``planner_checkpoint``,
-``policy_server`` ('host:port' of ``python -m vla_core.serve``; '' = local), ``task`` (optional first task).
+``policy_server`` ('host:port' of ``python -m vla_core.serve``; '' = local), ``task`` (optional first task),
+``corrections`` (configs/corrections name: how long an override lasts, what cuts a chunk).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 
 from ros2_nodes.common import default_config_path, ee_pose, share_path, spin
+from vla_core.corrections.config import load_correction_config
 from vla_core.deploy.agent import Agent, parse_keypoints
 from vla_core.deploy.camera import CameraIntrinsics, ImageFrame, depth_from_frame, rgb_from_frame
 from vla_core.deploy.config import load_deploy_config
@@ -45,11 +48,13 @@ class AgentNode(Node):
         spec = StackSpec(param("planner", "learned"), param("policy", "flow"), param("checkpoint", ""),
                          param("planner_checkpoint", ""), param("policy_server", ""))
         task = param("task", "")
+        corrections = load_correction_config(param("corrections", "default"), share_path("configs"))
         self.cfg = load_deploy_config(path)
         if arm_id and arm_id != self.cfg.robot_type:
             raise ValueError(f"arm_id {arm_id!r} does not match robot_type {self.cfg.robot_type!r} in {path}")
         planner, policy = build_stack(spec, share_path("configs"))
-        self.agent = Agent(planner, policy, self.cfg.agent, action_space=action_space, robot_type=self.cfg.robot_type)
+        self.agent = Agent(planner, policy, self.cfg.agent, action_space=action_space, robot_type=self.cfg.robot_type,
+                           corrections=corrections)
         t, a = self.cfg.topics, self.cfg.agent
 
         # sensor-data QoS (best effort) connects to reliable and best-effort publishers alike
@@ -57,6 +62,7 @@ class AgentNode(Node):
         self.create_subscription(FrankaRobotState, t.robot_state, self._on_robot_state, qos_profile_sensor_data)
         self.create_subscription(String, t.keypoints, self._on_keypoints, qos_profile_sensor_data)
         self.create_subscription(String, t.task, self._on_task, 10)
+        self.create_subscription(String, t.voice_correction, self._on_correction, 10)
         self._info: dict[str, CameraIntrinsics] = {}
         self._info_subscribed: set[str] = set()
         for cam in a.cameras:
@@ -118,6 +124,11 @@ class AgentNode(Node):
             self.get_logger().info(f"task: {msg.data!r}")
         except ValueError as e:
             self.get_logger().warning(str(e))
+
+    def _on_correction(self, msg: String) -> None:
+        c = self.agent.on_correction(msg.data)
+        log = self.get_logger().warning if c.kind == "unrecognised" else self.get_logger().info
+        log(f"correction {msg.data!r}: {c.describe()}")
 
     # ---- the tick ----
 

@@ -24,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=3.0, help="measuring time per figure")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"), help="output folder")
+    p.add_argument("--asr", action="store_true", help="also run bench/asr_accuracy.py (~1-2 min; "
+                   "writes docs/results/asr_accuracy.json)")
     args = p.parse_args(argv)
+    if args.asr:  # `make bench BENCH_ARGS=--asr`
+        from bench import asr_accuracy
+
+        asr_accuracy.main([])
     sim = sim_speed.measure(args.seconds)
     base = sim["env_steps_per_s_privileged_keypoints"]
     report = {

@@ -13,6 +13,8 @@ from vla_core.plans.motion import ARM_WORDS, BASE_WORDS, GRIPPER_WORDS, ROTATE_W
 from vla_core.speech.audio import RATE
 from vla_core.speech.model import INSTALL_HINT, ModelUnavailable, whisper_base_dir
 
+MAX_TOKENS = 32  # a correction is a few words; more is Whisper repeating its prompt
+
 
 def command_prompt() -> str:
     """The biasing prompt: stop/continue words, the grammar's motions in spoken form, an instruction."""
@@ -51,8 +53,11 @@ class WhisperASR:
         t = time.perf_counter()
         if len(a) < RATE // 10:  # under 0.1 s: nothing to hear (and Whisper would make something up)
             return Transcript("", 0.0, len(a) / RATE)
+        # temperature 0 only: the fallback ladder re-decodes noisy clips up to 6 times (20 s on 2 cores); a
+        # correction is a few words, so a run-on (the prompt echoed back) is cut at MAX_TOKENS
         segments, _ = self.model.transcribe(a, language="en", beam_size=self.beam_size, initial_prompt=self.prompt,
-                                            condition_on_previous_text=False, vad_filter=False)
+                                            condition_on_previous_text=False, vad_filter=False, temperature=0.0,
+                                            max_new_tokens=MAX_TOKENS, without_timestamps=True)
         text = " ".join(s.text.strip() for s in segments).strip()
         return Transcript(text, 1e3 * (time.perf_counter() - t), len(a) / RATE)
 

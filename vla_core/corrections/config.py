@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from vla_core.deploy.validate import number, reject_unknown, text
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CUT_CHUNK = ("stop", "all")
@@ -22,31 +23,20 @@ class CorrectionConfig:
     base_speed: float = 0.15  # scripted: base m/s (turning: 2x in rad/s)
 
     def __post_init__(self) -> None:
-        for name in ("motion_duration_s", "instruction_duration_s"):
-            _positive(name, getattr(self, name), optional=True)
-        for name in ("step_m", "step_rad", "base_speed"):
-            _positive(name, getattr(self, name))
-        if self.cut_chunk not in CUT_CHUNK:
-            raise ValueError(f"cut_chunk must be one of {CUT_CHUNK}, got {self.cut_chunk!r}")
-        if self.motion_executor not in EXECUTORS:
-            raise ValueError(f"motion_executor must be one of {EXECUTORS}, got {self.motion_executor!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("cut_chunk", "motion_executor"):
+                text(f.name, value, CUT_CHUNK if f.name == "cut_chunk" else EXECUTORS)
+            elif value is not None or not f.name.endswith("duration_s"):  # durations may be null: open-ended
+                number(f.name, value, positive=True)
 
     @classmethod
     def from_dict(cls, d: dict) -> "CorrectionConfig":
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown corrections key(s) {sorted(unknown)}; known: {[f.name for f in fields(cls)]}")
+        reject_unknown("corrections", d, [f.name for f in fields(cls)])
         return cls(**d)
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _positive(name: str, value, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number{' or null' if optional else ''}, got {value!r}")
 
 
 def load_correction_config(name: str = "default", config_dir: str | Path = CONFIG_DIR,

@@ -14,23 +14,24 @@ from vla_core.plans import LanguageMotion
 
 
 @dataclass(frozen=True)
-class Freeze:
+class _Command:
+    """A correction that is its word alone (no argument): what it does is fixed per class."""
+
     text: str  # what was said or typed
 
-    kind = "freeze"
+    kind = ""
+    effect = ""
 
     def describe(self) -> str:
-        return "freeze: hold position until 'continue' or another correction"
+        return f"{self.kind}: {self.effect}"
 
 
-@dataclass(frozen=True)
-class Resume:
-    text: str
+class Freeze(_Command):
+    kind, effect = "freeze", "hold position until 'continue' or another correction"
 
-    kind = "resume"
 
-    def describe(self) -> str:
-        return "resume: the planner takes over again"
+class Resume(_Command):
+    kind, effect = "resume", "the planner takes over again"
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def test_config_group_loads_and_rejects_bad_values():
     cfg = load_correction_config()
     assert cfg == CorrectionConfig()  # configs/corrections/default.yaml holds the defaults
     assert load_correction_config(overrides={"cut_chunk": "all"}).cut_chunk == "all"
-    with pytest.raises(ValueError, match="unknown corrections key"):
+    with pytest.raises(ValueError, match="corrections: unknown key"):
         CorrectionConfig.from_dict({"cut": "all"})
     for bad in ({"motion_duration_s": -1}, {"step_m": float("nan")}, {"cut_chunk": "some"},
                 {"motion_executor": "llm"}, {"step_rad": True}):

@@ -69,29 +69,39 @@ def clip(text: str, i: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]
 
 
 def run(asr, clips, label: str) -> dict:
-    from vla_core.corrections import parse_correction
     from vla_core.speech.voice import VoiceCore
 
-    rows, edits, words, right = [], 0, 0, 0
+    rows = []
     for text, (x, cond) in zip(COMMANDS, clips):
         core = VoiceCore(asr)
         heard = [h for k in range(0, len(x), 1600) for h in core.audio(x[k:k + 1600])]
         hyp = " ".join(h.text for h in heard)
-        e, n = wer_counts(text, hyp)
-        ok = same_correction(parse_correction(hyp), parse_correction(text))
-        edits, words, right = edits + e, words + n, right + ok
         asr_ms = sum(h.asr_ms for h in heard)
-        rows.append({"ref": text, "hyp": hyp, "utterances": len(heard), "edits": e, "correction_ok": ok,
-                     "asr_ms": round(asr_ms, 1), **cond})
-        print(f"[{label}] {text!r:32} → {hyp!r:40} {'ok' if ok else 'WRONG'} {asr_ms:6.0f} ms", flush=True)
+        rows.append({"ref": text, "hyp": hyp, "utterances": len(heard), "asr_ms": round(asr_ms, 1), **cond})
+        print(f"[{label}] {text!r:32} → {hyp!r:40} {asr_ms:6.0f} ms", flush=True)
+    return summarise(rows, core.vad.config.hangover_s)
+
+
+def summarise(rows: list[dict], hangover_s: float) -> dict:
+    """WER, correction accuracy (overall, per SNR) and the dangerous case: a transcript that parses to a
+    different correction that acts (not 'no correction'), e.g. "drive backward" heard as "right backward"."""
+    from vla_core.corrections import parse_correction
+
+    edits = words = right = wrong_action = 0
+    for r in rows:
+        e, n = wer_counts(r["ref"], r["hyp"])
+        got, want = parse_correction(r["hyp"]), parse_correction(r["ref"])
+        ok = same_correction(got, want)
+        r.update(edits=e, correction_ok=ok, parsed=got.describe())
+        edits, words, right = edits + e, words + n, right + ok
+        wrong_action += not ok and got.kind != "unrecognised"
     lat = np.array([r["asr_ms"] for r in rows])
-    hang = core.vad.config.hangover_s * 1e3
     by_snr = {f"{snr:g}": round(float(np.mean([r["correction_ok"] for r in rows if r["snr_db"] == snr])), 3)
               for snr in SNRS_DB}
     return {"wer": round(edits / words, 4), "correction_accuracy": round(right / len(rows), 4),
-            "correction_accuracy_by_snr_db": by_snr,
+            "correction_accuracy_by_snr_db": by_snr, "wrong_action_rate": round(wrong_action / len(rows), 4),
             "asr_ms_p50": round(float(np.percentile(lat, 50)), 1), "asr_ms_p95": round(float(np.percentile(lat, 95)), 1),
-            "speech_end_to_text_ms_p50": round(float(np.percentile(lat, 50)) + hang, 1), "rows": rows}
+            "speech_end_to_text_ms_p50": round(float(np.percentile(lat, 50)) + 1e3 * hangover_s, 1), "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if key in report:
             r = report[key]
             print(f"{key}: WER {100 * r['wer']:.1f} %, correction accuracy {100 * r['correction_accuracy']:.1f} %, "
+                  f"wrong action {100 * r['wrong_action_rate']:.1f} %, "
                   f"ASR p50 {r['asr_ms_p50']:.0f} ms / p95 {r['asr_ms_p95']:.0f} ms")
     print(f"wrote {out}")
     return 0

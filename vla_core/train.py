@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.envs import landmarks as bench_landmarks
     from vla_core.data.reader import read_datasets
-    from vla_core.policies.checkpoint import CheckpointError, save_checkpoint
+    from vla_core.policies.checkpoint import CheckpointError, lineage, save_checkpoint
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import ChunkSampler, build_chunk_data, split_episodes
     from vla_core.training.loop import ResumeError, fit
@@ -139,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     val_batches = [val_sampler.batch(idx=val_steps[i:i + 512]) for i in range(0, len(val_steps), 512)]
 
     model = build_model(cfg, data, names, text, train_idx, landmarks)
+    # the commands that made the weights this run starts from, so its card says how to re-create it
+    ancestry: list[str] = []
     if cfg.get("init_from") and not (cfg["resume"] and has_train_state(out / "last")):
         try:
             added = warm_start(model, Path(cfg["init_from"]))
+            ancestry = lineage(Path(cfg["init_from"]))
         except (CheckpointError, ValueError) as e:
             print(f"error: init_from: {e}", file=sys.stderr)
             return 2
@@ -152,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     val_batches = [{k: v.to(device) for k, v in b.items()} for b in val_batches]
     command = "python -m vla_core.train " + " ".join(argv)
     doc = {"command": command, "data": {"episodes": len(episodes), "frames": len(data),
-                                        "dataset": " + ".join(roots)}, "parameters": sum(p.numel() for p in model.parameters())}
+                                        "dataset": " + ".join(roots)}, "parameters": sum(p.numel() for p in model.parameters()),
+           **({"lineage": ancestry} if ancestry else {})}
 
     def save(ema, where: str, step: int, metrics: dict) -> None:
         d = {**doc, "step": step, "metrics": metrics, "train": {k: cfg[k] for k in

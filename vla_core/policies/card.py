@@ -14,11 +14,13 @@ import json
 import sys
 from pathlib import Path
 
-from vla_core.policies.checkpoint import CARD, CheckpointError, read_config
+from vla_core.policies.checkpoint import CARD, CheckpointError, lineage, read_config
 
 
-def card_text(cfg: dict, report: dict, collect: str | None = None, name: str | None = None) -> str:
-    """``cfg``: a checkpoint's config.json; ``report``: sim/eval.py's JSON report of it."""
+def card_text(cfg: dict, report: dict, collect: str | None = None, name: str | None = None,
+              commands: list[str] | None = None) -> str:
+    """``cfg``: a checkpoint's config.json; ``report``: sim/eval.py's JSON report of it;
+    ``commands``: the training commands that made it, warm-start ancestors first (default: its own)."""
     model, train, data = cfg["model"], cfg.get("train", {}), cfg.get("data", {})
     meta = report["meta"]
     rows = ["| category | episodes | success % | 95% CI | mean length |", "|---|---:|---:|---|---:|"]
@@ -26,7 +28,7 @@ def card_text(cfg: dict, report: dict, collect: str | None = None, name: str | N
         rows.append(f"| {s['category']} | {s['n']} | {100 * s['rate']:.1f} | [{100 * s['ci_low']:.1f}, "
                     f"{100 * s['ci_high']:.1f}] | {s['mean_length']:.0f} |")
     planner = meta.get("config", {}).get("planner", {})
-    made = "\n".join(c for c in (collect, cfg.get("command")) if c)
+    made = "\n".join(c for c in (collect, *(commands or [cfg.get("command")])) if c)
     return f"""# {name or meta.get('bench', '')} {model['kind']} chunk policy
 
 Plan-conditioned {model['kind']} action-chunk policy: {cfg.get('parameters', 0):,} parameters,
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.report} evaluated {evaluated or 'no checkpoint'}, not {args.checkpoint}",
                   file=sys.stderr)
             return 2
-        text = card_text(cfg, report, args.collect, args.name)
+        text = card_text(cfg, report, args.collect, args.name, lineage(args.checkpoint))
     except (CheckpointError, OSError, json.JSONDecodeError, KeyError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -58,6 +59,28 @@ def read_config(path: str | Path, fmt: str = FORMAT) -> dict:
     if doc.get("format") != fmt:
         raise CheckpointError(f"{path} is not a {fmt} checkpoint (format={doc.get('format')!r})")
     return doc
+
+
+def lineage(path: str | Path) -> list[str]:
+    """The training commands that made checkpoint ``path``, oldest first: its warm-start
+    ancestors' (``init_from=`` in each command) and its own. A checkpoint records the lineage it
+    was trained from (vla_core.train), so a copy keeps it after ``outputs/`` is gone; for older
+    ones the ancestors are read where the commands say they are, and a missing one is named."""
+    cfg = read_config(path)
+    command = cfg.get("command")
+    steps, step = cfg.get("train", {}).get("steps"), cfg.get("step")
+    if command and steps is not None and step is not None and step != steps:  # a 'last' of a run stopped early
+        command = f"{command}  # stopped at step {step}"
+    if "lineage" in cfg:
+        return [*cfg["lineage"], *([command] if command else [])]
+    found = re.search(r"(?:^|\s)'?init_from=([^\s']+)", command or "")
+    before: list[str] = []
+    if found and found.group(1) not in ("null", "None"):
+        try:
+            before = lineage(found.group(1))
+        except CheckpointError:
+            before = [f"# warm start from {found.group(1)}: not found here, its own commands are not recorded"]
+    return [*before, *([command] if command else [])]
 
 
 def load_checkpoint(path: str | Path) -> tuple[ChunkModel, dict]:

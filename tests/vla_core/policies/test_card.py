@@ -35,3 +35,22 @@ def test_card_carries_the_commands_and_the_measured_rates(tmp_path, capsys):
     assert "evaluated no checkpoint" in capsys.readouterr().err
     assert main([str(tmp_path / "nock"), "--report", str(tmp_path / "r.json")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_lineage_walks_warm_starts_oldest_first(tmp_path):
+    from vla_core.policies.checkpoint import lineage
+
+    cfg = ChunkModelConfig(kind="flow", keypoint_names=["red_mug"], horizon=8, n_exec=4, d_model=32, layers=1,
+                           heads=2, unet_dims=[16, 32], infer_steps=3, sampler="euler")
+    model = ChunkModel(cfg, torch.zeros(1, 384))
+    a, b, c = (tmp_path / n for n in "abc")
+    save_checkpoint(model, a, extra={"command": "python -m vla_core.train steps=1 out=a"})
+    save_checkpoint(model, b, extra={"command": f"python -m vla_core.train 'init_from={a}' steps=2 out=b"})
+    # c recorded its lineage when it was trained: a later copy keeps it without its ancestors
+    save_checkpoint(model, c, extra={"command": f"python -m vla_core.train init_from={b} steps=3",
+                                     "lineage": lineage(b)})
+    assert [s.split()[-1] for s in lineage(c)] == ["out=a", "out=b", "steps=3"]
+    import shutil
+    shutil.rmtree(a)
+    assert lineage(b)[0].startswith(f"# warm start from {a}: not found")
+    assert len(lineage(c)) == 3  # recorded, so a's removal changes nothing

@@ -21,7 +21,7 @@ def run(*args, timeout=300):
     (["--mode", "dance"], "invalid choice"),
     (["--split", "val"], "invalid choice"),
     (["--policy", "nope"], "bad config"),
-    (["--checkpoint", "/no/such"], "takes no checkpoint"),
+    (["--policy", "expert", "--checkpoint", "/no/such"], "takes no checkpoint"),
     (["--policy", "diffusion", "--checkpoint", "/no/such"], "checkpoint not found"),
     (["--policy", "flow", "--checkpoint", str(ROOT / "configs")], "not a checkpoint folder"),
     (["episodes==3"], "bad config"),
@@ -36,14 +36,14 @@ def run(*args, timeout=300):
     (["bench.obs_mode=foo"], "obs_mode"),
     (["--mode", "integrated"], "--mode integrated evaluates a learned planner: --planner learned"),
     (["--mode", "integrated", "--planner", "learned", "planner.checkpoint=/no/such"], "planner.checkpoint: checkpoint not found"),
-    (["--mode", "planner"], "--mode planner evaluates a learned planner"),
+    (["--mode", "planner", "--policy", "expert"], "--mode planner evaluates a learned planner"),
     (["--mode", "integrated", "--planner", "vlm", "--policy", "expert"], "planner.model must name"),
     (["--mode", "integrated", "--planner", "vlm", "planner.model=/x"], "add it to bench.cameras"),
     (["--mode", "planner", "--policy", "flow"], "--mode planner scores the planner along the oracle + expert"),
     (["--planner", "learned"], "--mode policy evaluates a policy under oracle plans"),
     (["planner.kind=poem"], "planner.kind must be one of"),
     (["--split", "perturbed", "--category", "knob"], "choose from obstacle, shifted, clutter"),
-    (["--steering", "on"], "steering steers a learned diffusion or flow policy"),
+    (["--policy", "expert", "--steering", "on"], "steering steers a learned diffusion or flow policy"),
     (["--steering", "off", "--steering-ablation", "no-grad"], "needs steering on"),
     (["--steering", "sometimes"], "invalid choice"),
     (["steering.enabled=true", "steering.ablation=no-luck"], "steering.ablation must be one of"),
@@ -67,7 +67,7 @@ def test_list_prints_every_instruction():
 
 def test_small_run_writes_report_chart_and_video(tmp_path):
     out = tmp_path / "report.json"
-    r = run("--episodes", "2", "--category", "navigate", "--workers", "2", "--video", str(tmp_path / "v"),
+    r = run("--policy", "expert", "--episodes", "2", "--category", "navigate", "--workers", "2", "--video", str(tmp_path / "v"),
             "--out", str(out), "video_episodes=1")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "navigate" in r.stdout and "95% CI" in r.stdout

@@ -98,7 +98,9 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
             history.append(entry)
             bar.write(json.dumps(entry))
         if step % int(cfg["save_every"]) == 0 or step == total:
-            save(ema, "last", step, {"val_loss": history[-1]["val_loss"] if history else None})
+            # the same metrics a final checkpoint carries: a run stopped early ships its last
+            save(ema, "last", step, {"val_loss": history[-1]["val_loss"] if history else None,
+                                     "best_val_loss": round(best, 5) if history else None, "history": history})
             save_train_state(out / "last", model, opt, {"step": step, "best_val": best, "history": history})
     bar.close()
     metrics = {"val_loss": history[-1]["val_loss"], "best_val_loss": round(best, 5), "history": history,

@@ -84,6 +84,8 @@ def compose(args: argparse.Namespace) -> dict:
         overrides.append(f"planner={args.planner}")
     if args.policy:
         overrides.append(f"policy={args.policy}")
+    elif args.mode == "planner" and not any(o.startswith("policy=") for o in args.overrides):
+        overrides.append("policy=expert")  # planner mode scores along the expert's episodes, whatever the default
     if args.checkpoint:
         overrides.append(f"policy.checkpoint={args.checkpoint}")
     overrides += args.overrides

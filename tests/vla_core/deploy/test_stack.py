@@ -11,7 +11,7 @@ CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 def test_group_configs_compose_with_their_defaults():
     flow = group_config(CONFIGS, "policy", "flow")
-    assert flow["name"] == "flow" and flow["model"]["kind"] == "flow" and flow["noise"] == "random"  # from diffusion
+    assert flow["name"] == "flow" and flow["model"]["kind"] == "flow" and flow["noise"] == "zero"  # from diffusion
     assert group_config(CONFIGS, "planner", "learned")["kind"] == "instruction"
     with pytest.raises(ValueError, match=r"no policy config 'flwo'"):
         group_config(CONFIGS, "policy", "flwo")

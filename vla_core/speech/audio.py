@@ -31,6 +31,7 @@ def read_wav(path: str | Path) -> np.ndarray:
             raw = w.readframes(n)
     except (wave.Error, EOFError) as e:
         raise AudioError(f"{path}: not a PCM WAV file ({e})") from None
+    raw = raw[: len(raw) // (width * channels) * (width * channels)]  # a truncated file: its whole frames
     if n == 0 or not raw:
         raise AudioError(f"{path}: no audio frames")
     if width == 1:
@@ -38,14 +39,14 @@ def read_wav(path: str | Path) -> np.ndarray:
     elif width == 2:
         x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
     elif width == 3:
-        b = np.frombuffer(raw[: len(raw) // 3 * 3], np.uint8).reshape(-1, 3).astype(np.int32)
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
         v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
     elif width == 4:
         x = np.frombuffer(raw, "<i4").astype(np.float32) / float(1 << 31)
     else:
         raise AudioError(f"{path}: {8 * width}-bit samples are not supported")
-    x = x[: len(x) // channels * channels].reshape(-1, channels).mean(axis=1)
+    x = x.reshape(-1, channels).mean(axis=1)
     return resample(x, rate)
 
 

@@ -49,6 +49,24 @@ def test_read_wav_rejects_missing_and_empty(tmp_path):
         read_wav(tmp_path / "e.wav")
 
 
+@pytest.mark.parametrize("width", [2, 3, 4])
+def test_read_wav_keeps_the_whole_frames_of_a_truncated_file(tmp_path, width):
+    """An interrupted recording: the header promises more data than the file holds, cut mid-sample."""
+    x = burst(0.1)
+    write_wav(tmp_path / "t.wav", x)
+    full = (tmp_path / "t.wav").read_bytes()
+    pcm = {2: (x * 32767).astype("<i2").tobytes(), 3: b"".join(int(v).to_bytes(3, "little", signed=True)
+           for v in (x * 8388607).astype(np.int32)), 4: (x * 2147483647).astype("<i4").tobytes()}[width]
+    with wave.open(str(tmp_path / "w.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(width), w.setframerate(RATE), w.writeframes(pcm)
+    cut = (tmp_path / "w.wav").read_bytes()[:-(width * 10 + 1)]  # 10 frames and one byte of the next gone
+    (tmp_path / "w.wav").write_bytes(cut)
+    np.testing.assert_allclose(read_wav(tmp_path / "w.wav"), x[:-11], atol=1e-4)
+    (tmp_path / "w.wav").write_bytes(full[:44 + 1])  # header and one byte: not even one frame
+    with pytest.raises(AudioError, match="no audio"):
+        read_wav(tmp_path / "w.wav")
+
+
 def test_pcm_chunks_are_checked():
     assert pcm16_chunk(np.array([0, 16384], "<i2").tobytes()).tolist() == [0.0, 0.5]
     with pytest.raises(AudioError, match="even number"):

@@ -40,6 +40,7 @@ from vla_core.corrections.config import CorrectionConfig
 from vla_core.corrections.override import CorrectionQueue, Overrider
 from vla_core.deploy.config import AgentConfig
 from vla_core.deploy.pose import EEPose
+from vla_core.deploy.state import finger_joint_names, joint_names
 from vla_core.deploy.watchdog import Watchdog
 from vla_core.observation import Observation, Proprio
 from vla_core.runtime import ChunkStepper, LoopConfig
@@ -113,6 +114,7 @@ class Agent:
                              "none is wired for this robot: use action_space 'ee'")
         self.config = config or AgentConfig()
         self.action_space, self.robot_type, self.ik, self._clock = action_space, robot_type, ik, clock
+        self._arm_names, self._finger_names = joint_names(robot_type), finger_joint_names(robot_type)
         c = self.config
         n_exec = c.n_exec or getattr(policy, "n_exec", None) or 1
         self.corrections = Overrider(corrections, CorrectionQueue(clock))
@@ -167,11 +169,11 @@ class Agent:
         if len(names) != len(positions):
             raise ValueError(f"joint state has {len(names)} names but {len(positions)} positions")
         by_name = dict(zip(names, (float(p) for p in positions)))
-        arm = [by_name.get(n) for n in (f"{self.robot_type}_joint{i}" for i in range(1, 8))]
+        arm = [by_name.get(n) for n in self._arm_names]
         if all(v is not None for v in arm):
             self._joints = np.array(arm)
             self.watchdogs["joints"].feed()
-        fingers = [by_name.get(f"{self.robot_type}_finger_joint{i}") for i in (1, 2)]
+        fingers = [by_name.get(n) for n in self._finger_names]
         if all(v is not None for v in fingers):
             self._gripper = float(sum(fingers))
             self.watchdogs["gripper"].feed()

@@ -23,7 +23,7 @@ from vla_core.deploy.camera import CameraIntrinsics, ImageFrame, frame_from_dept
 from vla_core.deploy.gripper import HAND_MAX_WIDTH
 from vla_core.deploy.limits import N_JOINTS
 from vla_core.deploy.pose import EEPose, normalize_quat
-from vla_core.deploy.state import RobotMode, joint_names
+from vla_core.deploy.state import RobotMode, finger_joint_names, joint_names
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class SimRobot:
                  image_size: int = 128):
         self.env, self.robot_type = env, robot_type
         self.cameras, self.depth, self.image_size = tuple(cameras), bool(depth), int(image_size)
-        self.names = tuple(joint_names(robot_type)) + tuple(f"{robot_type}_finger_joint{i}" for i in (1, 2))
+        self.names = tuple(joint_names(robot_type) + finger_joint_names(robot_type))
         self._target: np.ndarray | None = None  # (7,) EE pos + quat the arm follows
         self._gripper = 0.0  # 0 open … 1 closed
         self._commanded = False

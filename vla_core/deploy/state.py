@@ -50,6 +50,11 @@ def joint_names(arm_id: str) -> list[str]:
     return [f"{arm_id}_joint{i}" for i in range(1, 8)]
 
 
+def finger_joint_names(arm_id: str) -> list[str]:
+    """franka_description's Franka Hand finger joints: ``fr3_finger_joint1``, ``fr3_finger_joint2``."""
+    return [f"{arm_id}_finger_joint{i}" for i in (1, 2)]
+
+
 def arm_joints(names: Sequence[str], positions: Sequence[float], arm_id: str) -> np.ndarray | None:
     """(7,) arm joint positions in joint order, or None if any arm joint is missing or non-finite."""
     if len(names) != len(positions):

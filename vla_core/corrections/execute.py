@@ -1,6 +1,7 @@
-"""Actions for a correction without asking the policy: the hold of a freeze and the scripted executor of a
-language motion (the grammar's directions as small steps), so any policy — the scripted expert, a learned
-one never trained on motions, a remote one — obeys "stop" and "move left" the same way.
+"""Actions for a correction without asking the policy: the scripted executor of a language motion (the
+grammar's directions as small steps; "stop", a freeze, names no axis and so holds the anchor), so any
+policy — the scripted expert, a learned one never trained on motions, a remote one — obeys "stop" and
+"move left" the same way.
 
 Actions are the DESIGN §3 layouts: mobile (10,) ``[v, ω, x y z, qw qx qy qz, grip]`` or arm (8,) without
 ``v, ω``; EE targets in the base frame, grip 0 open … 1 closed.
@@ -22,11 +23,6 @@ def _action(dim: int, base: np.ndarray, pos: np.ndarray, quat: np.ndarray, grip:
         raise ValueError(f"action dim must be {MOBILE_DIM} (mobile) or {ARM_DIM} (arm), got {dim}")
     arm = np.concatenate([pos, quat, [grip]])
     return np.concatenate([base, arm]) if dim == MOBILE_DIM else arm
-
-
-def hold_action(dim: int, pos: np.ndarray, quat: np.ndarray, grip: float) -> np.ndarray:
-    """(dim,) the base still and the EE at ``pos`` (3,) / ``quat`` (4,) wxyz with the gripper command kept."""
-    return _action(dim, np.zeros(2), np.asarray(pos, np.float64), np.asarray(quat, np.float64), float(grip))
 
 
 def _axis_quat(rotvec: np.ndarray) -> np.ndarray:
@@ -57,4 +53,4 @@ def motion_action(dim: int, d: MotionDirections, proprio: Proprio, anchor_pos: n
     return _action(dim, base, pos, quat, grip if d.gripper is None else d.gripper)
 
 
-__all__ = ["hold_action", "motion_action"]
+__all__ = ["motion_action"]

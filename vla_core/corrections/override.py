@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from vla_core.corrections.config import CorrectionConfig
-from vla_core.corrections.execute import hold_action, motion_action
+from vla_core.corrections.execute import motion_action
 from vla_core.corrections.kinds import (Correction, Freeze, InstructionCorrection, MotionCorrection, Resume,
                                         Unrecognised)
 from vla_core.corrections.parse import parse_correction
 from vla_core.observation import Observation
 from vla_core.planners.base import PlanResult
 from vla_core.plans import Instruction, LanguageMotion
-from vla_core.plans.motion import STOP, motion_directions
+from vla_core.plans.motion import STOP, MotionDirections, motion_directions
 
 CORRECTION_TYPES = (Freeze, Resume, MotionCorrection, InstructionCorrection, Unrecognised)
 
@@ -76,7 +76,7 @@ class Applied:
 class _Override:
     received: Received
     result: PlanResult  # what replaces the planner's output while active
-    scripted: bool  # actions from vla_core.corrections.execute, not the policy
+    directions: MotionDirections | None  # what vla_core.corrections.execute steps; None: the policy acts
     duration_s: float | None
     until: float | None = None  # obs.time when it ends; set when it begins
     anchor: tuple[np.ndarray, np.ndarray] | None = None  # EE pos (3,), quat (4,) when it began
@@ -139,15 +139,15 @@ class Overrider:
 
     def _make(self, r: Received, planned: PlanResult | None) -> _Override:
         c, cfg = r.correction, self.config
-        if isinstance(c, Freeze):
-            return _Override(r, PlanResult(LanguageMotion(STOP), 1.0), True, None)
+        if isinstance(c, Freeze):  # "stop" moves no axis: every one stays at the anchor (the hold)
+            return _Override(r, PlanResult(LanguageMotion(STOP), 1.0), motion_directions(STOP), None)
         if isinstance(c, MotionCorrection):
             d = cfg.motion_duration_s
-            return _Override(r, PlanResult(c.motion, 1.0), cfg.motion_executor == "scripted",
-                             None if d is None else d * c.scale)
+            directions = motion_directions(c.motion.text) if cfg.motion_executor == "scripted" else None
+            return _Override(r, PlanResult(c.motion, 1.0), directions, None if d is None else d * c.scale)
         # an instruction replaces the sub-step's plan but keeps its subtask (the sub-step it overrides)
         subtask = getattr(planned.plan, "subtask", None) if planned is not None else None
-        return _Override(r, PlanResult(Instruction(c.instruction, subtask), 1.0), False, cfg.instruction_duration_s)
+        return _Override(r, PlanResult(Instruction(c.instruction, subtask), 1.0), None, cfg.instruction_duration_s)
 
     def begin(self, obs: Observation) -> PlanResult | None:
         """At a chunk boundary: activate the pending override (its latency is reported now); the plan in force."""
@@ -163,16 +163,13 @@ class Overrider:
         return None if self.active is None else self.active.result
 
     def chunk(self, obs: Observation, policy, dim: int, grip: float) -> np.ndarray:
-        """(H, dim) actions under the active override: (1, dim) held or scripted (closed loop: recomputed at
-        every action), else the policy's chunk for the override's plan."""
+        """(H, dim) actions under the active override: (1, dim) scripted — a freeze holds the anchor — (closed
+        loop: recomputed at every action), else the policy's chunk for the override's plan."""
         o = self.active
-        if not o.scripted:
+        if o.directions is None:
             return policy.sample(obs, o.result.plan, n=1)[0]
         pos, quat = o.anchor
-        if isinstance(o.received.correction, Freeze):
-            return hold_action(dim, pos, quat, grip)[None]
-        d = motion_directions(o.result.plan.text)
-        return motion_action(dim, d, obs.proprio, pos, quat, grip, self.config)[None]
+        return motion_action(dim, o.directions, obs.proprio, pos, quat, grip, self.config)[None]
 
     def reports(self) -> tuple[Applied, ...]:
         """What happened since the last call (each report is handed out once)."""

@@ -27,9 +27,6 @@ from vla_core.planners.base import PlanResult
 from vla_core.plans import Instruction, LanguageMotion
 from vla_core.plans.motion import STOP, MotionDirections, motion_directions
 
-CORRECTION_TYPES = (Freeze, Resume, MotionCorrection, InstructionCorrection, Unrecognised)
-
-
 @dataclass(frozen=True)
 class Received:
     correction: Correction
@@ -45,7 +42,7 @@ class CorrectionQueue:
 
     def put(self, item: str | Correction, arrived: float | None = None) -> Correction:
         """``item``: text or an already parsed correction; ``arrived``: stamp on ``clock`` (default: now)."""
-        c = item if isinstance(item, CORRECTION_TYPES) else parse_correction(item)
+        c = item if isinstance(item, Correction) else parse_correction(item)
         self._q.put(Received(c, self.clock() if arrived is None else float(arrived)))
         return c
 

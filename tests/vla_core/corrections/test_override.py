@@ -4,6 +4,7 @@ what it hands out, latency, and that without corrections nothing changes."""
 import numpy as np
 import pytest
 
+from vla_core.corrections import parse_correction
 from vla_core.corrections.config import CorrectionConfig, load_correction_config
 from vla_core.corrections.override import CorrectionQueue, Overrider
 from vla_core.observation import Observation, Proprio
@@ -132,6 +133,13 @@ def test_unrecognised_text_changes_nothing_but_is_reported():
     assert d.action.tolist() == first.action.tolist()
     assert d.corrections[0].kind == "unrecognised" and d.corrections[0].latency_ms is None
     assert "no correction" in d.corrections[0].message
+
+
+def test_queue_takes_a_parsed_correction_as_it_is():
+    q = CorrectionQueue(clock=lambda: 7.0)
+    c = parse_correction("move left")
+    assert q.put(c) is c and q.put("stop").kind == "freeze"
+    assert [(r.correction, r.arrived) for r in q.drain()] == [(c, 7.0), (parse_correction("stop"), 7.0)]
 
 
 def test_reset_drops_queued_corrections():

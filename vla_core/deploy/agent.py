@@ -38,6 +38,7 @@ from vla_core.actions import split_action
 from vla_core.corrections import Correction
 from vla_core.corrections.config import CorrectionConfig
 from vla_core.corrections.override import CorrectionQueue, Overrider
+from vla_core.deploy.camera import check_depth, check_rgb
 from vla_core.deploy.config import AgentConfig
 from vla_core.deploy.pose import EEPose
 from vla_core.deploy.state import finger_joint_names, joint_names
@@ -195,17 +196,13 @@ class Agent:
 
     def on_rgb(self, camera: str, rgb: np.ndarray) -> None:
         """(H, W, 3) uint8 (``vla_core.deploy.camera.rgb_from_frame``)."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"camera {camera!r}: RGB must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
-        self._rgb[camera] = rgb
+        self._rgb[camera] = check_rgb(rgb, f"camera {camera!r}: RGB")
         if f"rgb:{camera}" in self.watchdogs:
             self.watchdogs[f"rgb:{camera}"].feed()
 
     def on_depth(self, camera: str, depth: np.ndarray) -> None:
         """(H, W) float32 metres (``vla_core.deploy.camera.depth_from_frame``)."""
-        if depth.ndim != 2:
-            raise ValueError(f"camera {camera!r}: depth must be (H, W), got {depth.shape}")
-        self._depth[camera] = depth
+        self._depth[camera] = check_depth(depth, f"camera {camera!r}: depth")
         if f"depth:{camera}" in self.watchdogs:
             self.watchdogs[f"depth:{camera}"].feed()
 

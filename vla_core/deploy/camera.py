@@ -105,20 +105,30 @@ def depth_from_frame(frame: ImageFrame) -> np.ndarray:
     return depth
 
 
+def check_rgb(rgb: np.ndarray, label: str = "RGB") -> np.ndarray:
+    """``rgb`` if it is (H, W, 3) uint8 (what ``rgb_from_frame`` returns), else a ValueError naming ``label``."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"{label} must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    return rgb
+
+
+def check_depth(depth: np.ndarray, label: str = "depth") -> np.ndarray:
+    """``depth`` if it is (H, W) (what ``depth_from_frame`` returns), else a ValueError naming ``label``."""
+    if depth.ndim != 2:
+        raise ValueError(f"{label} must be (H, W), got {depth.shape}")
+    return depth
+
+
 def frame_from_rgb(rgb: np.ndarray) -> ImageFrame:
     """(H, W, 3) uint8 → an rgb8 frame (what the sim robot publishes)."""
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"RGB must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    rgb = check_rgb(np.asarray(rgb))
     h, w, _ = rgb.shape
     return ImageFrame(h, w, "rgb8", 3 * w, np.ascontiguousarray(rgb).tobytes(), sys.byteorder == "big")
 
 
 def frame_from_depth(depth: np.ndarray) -> ImageFrame:
     """(H, W) float metres → a 32FC1 frame in this machine's byte order."""
-    depth = np.asarray(depth)
-    if depth.ndim != 2:
-        raise ValueError(f"depth must be (H, W), got {depth.shape}")
+    depth = check_depth(np.asarray(depth))
     h, w = depth.shape
     return ImageFrame(h, w, "32FC1", 4 * w, np.ascontiguousarray(depth, dtype=np.float32).tobytes(),
                       sys.byteorder == "big")

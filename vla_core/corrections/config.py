@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from vla_core.deploy.validate import number, reject_unknown, text
+from vla_core.deploy.validate import number, section, text
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CUT_CHUNK = ("stop", "all")
@@ -32,8 +32,7 @@ class CorrectionConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CorrectionConfig":
-        reject_unknown("corrections", d, [f.name for f in fields(cls)])
-        return cls(**d)
+        return section("corrections", cls, d)
 
     def to_dict(self) -> dict:
         return asdict(self)

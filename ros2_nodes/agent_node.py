@@ -26,11 +26,10 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 
-from ros2_nodes.common import default_config_path, ee_pose, share_path, spin
+from ros2_nodes.common import ee_pose, node_config, share_path, spin
 from vla_core.corrections.config import load_correction_config
 from vla_core.deploy.agent import Agent, parse_keypoints
 from vla_core.deploy.camera import CameraIntrinsics, ImageFrame, depth_from_frame, rgb_from_frame
-from vla_core.deploy.config import load_deploy_config
 from vla_core.deploy.stack import StackSpec, build_stack
 
 
@@ -42,16 +41,12 @@ class AgentNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("vla_agent", **kwargs)
         param = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
-        path = param("config", "") or default_config_path()
+        path, self.cfg = node_config(self, check_arm_id=True)
         action_space = param("action_space", "ee")
-        arm_id = param("arm_id", "")
         spec = StackSpec(param("planner", "learned"), param("policy", "flow"), param("checkpoint", ""),
                          param("planner_checkpoint", ""), param("policy_server", ""))
         task = param("task", "")
         corrections = load_correction_config(param("corrections", "default"), share_path("configs"))
-        self.cfg = load_deploy_config(path)
-        if arm_id and arm_id != self.cfg.robot_type:
-            raise ValueError(f"arm_id {arm_id!r} does not match robot_type {self.cfg.robot_type!r} in {path}")
         planner, policy = build_stack(spec, share_path("configs"))
         self.agent = Agent(planner, policy, self.cfg.agent, action_space=action_space, robot_type=self.cfg.robot_type,
                            corrections=corrections)

@@ -1,5 +1,5 @@
-"""What the vla_stack nodes share: the installed deploy config's path, the spin/shutdown of ``main``,
-and Pose ↔ EEPose. Not a node itself (no console script)."""
+"""What the vla_stack nodes share: the deploy config from the ``config`` (and ``arm_id``) parameters, the
+spin/shutdown of ``main``, and Pose ↔ EEPose. Not a node itself (no console script)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ament_index_python.packages import get_package_share_directory
 from geometry_msgs.msg import PoseStamped
 from rclpy.executors import ExternalShutdownException
 
+from vla_core.deploy.config import DeployConfig, load_deploy_config
 from vla_core.deploy.pose import EEPose
 
 PACKAGE = "vla_stack"
@@ -23,6 +24,19 @@ def share_path(*parts: str) -> str:
 
 def default_config_path() -> str:
     return share_path("configs", "deploy", "franka.yaml")
+
+
+def node_config(node, default: str = "", check_arm_id: bool = False) -> tuple[str, DeployConfig]:
+    """(path, config) of the deploy config the node's ``config`` parameter names ('' = ``default``, else the
+    installed franka.yaml). ``check_arm_id``: the ``arm_id`` parameter too, which, when set, must equal the
+    config's robot_type (limits and joint names are per robot: refuse a mix-up)."""
+    path = node.declare_parameter("config", "").value or default or default_config_path()
+    cfg = load_deploy_config(path)
+    if check_arm_id:
+        arm_id = node.declare_parameter("arm_id", "").value
+        if arm_id and arm_id != cfg.robot_type:
+            raise ValueError(f"arm_id {arm_id!r} does not match robot_type {cfg.robot_type!r} in {path}")
+    return path, cfg
 
 
 def spin(node_factory, args=None) -> None:

@@ -28,9 +28,8 @@ from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from ros2_nodes.common import default_config_path, ee_pose, pose_stamped, spin
+from ros2_nodes.common import ee_pose, node_config, pose_stamped, spin
 from vla_core.deploy.bridge import BridgeOutput, SafetyBridge
-from vla_core.deploy.config import load_deploy_config
 from vla_core.deploy.gripper import GripperCommand
 from vla_core.deploy.pose import EEPose, EETarget, JointTarget
 from vla_core.deploy.state import RobotState, arm_joints, joint_names
@@ -39,13 +38,9 @@ from vla_core.deploy.state import RobotState, arm_joints, joint_names
 class SafetyBridgeNode(Node):
     def __init__(self, **kwargs) -> None:  # kwargs: rclpy Node options (parameter_overrides in tests)
         super().__init__("vla_safety_bridge", **kwargs)
-        path = self.declare_parameter("config", "").value or default_config_path()
+        path, self.cfg = node_config(self, check_arm_id=True)
         dry_run = self.declare_parameter("dry_run", True).value
         action_space = self.declare_parameter("action_space", "ee").value
-        arm_id = self.declare_parameter("arm_id", "").value
-        self.cfg = load_deploy_config(path)
-        if arm_id and arm_id != self.cfg.robot_type:  # limits and joint names are per robot: refuse a mix-up
-            raise ValueError(f"arm_id {arm_id!r} does not match robot_type {self.cfg.robot_type!r} in {path}")
         self.bridge = SafetyBridge(self.cfg.safety, self.cfg.gripper, action_space=action_space, dry_run=dry_run)
         self._joint_names = joint_names(self.cfg.robot_type)
         t = self.cfg.topics

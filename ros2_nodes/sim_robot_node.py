@@ -24,11 +24,10 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
-from ros2_nodes.common import ee_pose, pose_stamped, share_path, spin
+from ros2_nodes.common import ee_pose, node_config, pose_stamped, share_path, spin
 from sim.envs import make_env
 from vla_core.deploy.agent import keypoints_json
 from vla_core.deploy.camera import ImageFrame
-from vla_core.deploy.config import load_deploy_config
 from vla_core.deploy.sim_robot import SimRobot, SimRobotState
 
 os.environ.setdefault("MUJOCO_GL", "osmesa")  # headless CPU rendering, as sim/eval.py
@@ -38,9 +37,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 class SimRobotNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("vla_sim_robot", **kwargs)
-        path = self.declare_parameter("config", "").value or share_path("configs", "deploy", "sim.yaml")
+        _, self.cfg = node_config(self, share_path("configs", "deploy", "sim.yaml"))
         bench = self.declare_parameter("bench", "kitchen_r").value
-        self.cfg = load_deploy_config(path)
         s = self.cfg.sim
         task = self.declare_parameter("task", s.task or "").value or None
         seed = int(self.declare_parameter("seed", s.seed).value)

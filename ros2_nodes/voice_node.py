@@ -20,8 +20,7 @@ from audio_common_msgs.msg import AudioData
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from ros2_nodes.common import default_config_path, spin
-from vla_core.deploy.config import load_deploy_config
+from ros2_nodes.common import node_config, spin
 from vla_core.speech.voice import VoiceCore
 
 VOICE_INPUTS = ("text", "audio")
@@ -31,12 +30,11 @@ class VoiceNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("vla_voice", **kwargs)
         param = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
-        path = param("config", "") or default_config_path()
+        _, self.cfg = node_config(self)
         mode = param("voice_input", "text")
         audio_topic, typed_topic = param("audio_topic", "/audio/audio"), param("typed_topic", "/vla/voice/typed")
         if mode not in VOICE_INPUTS:
             raise ValueError(f"voice_input must be one of {VOICE_INPUTS}, got {mode!r}")
-        self.cfg = load_deploy_config(path)
         asr = None
         if mode == "audio":
             from vla_core.speech.asr import WhisperASR

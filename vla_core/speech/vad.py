@@ -76,8 +76,7 @@ class EnergyVAD:
 
     def flush(self) -> list[Utterance]:
         """The stream ended: close an utterance in progress."""
-        u = self._close(len(self._speech) - self._silence) if self._speech else None
-        self._speech, self._silence = [], 0
+        u = self._end(len(self._speech) - self._silence) if self._speech else None
         return [u] if u is not None else []
 
     def _frame(self, f: np.ndarray) -> Utterance | None:
@@ -110,15 +109,13 @@ class EnergyVAD:
         return None
 
     def _end(self, n_frames: int) -> Utterance | None:
-        u = self._close(n_frames)
+        """Close the utterance in progress after its first ``n_frames`` (the rest is hangover) and start
+        listening afresh (``start_frames`` speech frames again before the next one)."""
+        speech, lead = self._speech, self._lead
         self._speech, self._silence, self._run, self._pre = [], 0, 0, []
-        return u
-
-    def _close(self, n_frames: int) -> Utterance | None:
-        c = self.config
-        if (n_frames - self._lead) * c.frame_s < c.min_speech_s:  # a click or a knock
+        if (n_frames - lead) * self.config.frame_s < self.config.min_speech_s:  # a click or a knock
             return None
-        audio = np.concatenate(self._speech)  # the hangover's silence too: Whisper likes a little tail
+        audio = np.concatenate(speech)  # the hangover's silence too: Whisper likes a little tail
         start = self._start / RATE
         return Utterance(audio, start, start + n_frames * self.frame / RATE)
 

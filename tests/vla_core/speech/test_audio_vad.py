@@ -109,6 +109,14 @@ def test_vad_ignores_steady_noise_and_clicks_and_caps_long_speech():
     assert len(us) >= 2 and all(len(u.audio) <= 1.3 * RATE for u in us)
 
 
+def test_vad_after_flush_needs_start_frames_again():
+    vad = EnergyVAD()
+    vad.feed(stream([np.zeros(RATE), burst(0.3)]))
+    assert vad.active and len(vad.flush()) == 1 and not vad.active
+    vad.feed(burst(0.03)[:vad.frame])  # one loud frame: not yet speech (start_frames is 2)
+    assert not vad.active
+
+
 def test_vad_takes_bytes_in_any_chunking():
     x = stream([np.zeros(RATE), burst(0.6), np.zeros(RATE)])
     pcm = (x * 32767).astype("<i2").tobytes()

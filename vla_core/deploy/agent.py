@@ -30,7 +30,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -213,8 +213,8 @@ class Agent:
         ages = {n: w.age() for n, w in self.watchdogs.items()}
         result = self._decide(ages)
         self._acting = result.action is not None
-        status = AgentStatus(**{**result.status.__dict__, "tick_ms": 1e3 * (time.perf_counter() - start),
-                                "ages_s": ages, "task": self.task, "step": self._steps})
+        status = replace(result.status, tick_ms=1e3 * (time.perf_counter() - start), ages_s=ages, task=self.task,
+                         step=self._steps)
         return TickResult(result.action, status)
 
     def _decide(self, ages: dict[str, float]) -> TickResult:

@@ -62,6 +62,11 @@ class EnergyVAD:
     def active(self) -> bool:
         return bool(self._speech)
 
+    @property
+    def stream_s(self) -> float:
+        """The stream clock: seconds of audio framed so far (what ``Utterance`` times are on)."""
+        return self._samples / RATE
+
     def feed(self, chunk) -> list[Utterance]:
         """Any length of audio (see ``pcm16_chunk``); the utterances that ended inside it."""
         x = np.concatenate([self._buf, pcm16_chunk(chunk)])

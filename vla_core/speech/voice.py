@@ -28,17 +28,16 @@ class VoiceCore:
 
     def __init__(self, asr, vad: EnergyVAD | None = None, clock: Callable[[], float] = time.monotonic):
         self.asr, self.vad, self.clock = asr, vad or EnergyVAD(), clock
-        self._fed = 0.0  # seconds of audio fed so far (the VAD's stream clock)
 
     def audio(self, chunk) -> list[Heard]:
         """One chunk of the 16 kHz mono stream (S16LE bytes, int16 or float array); an utterance that ended in
         it is transcribed here (blocking for the ASR's time). Silence and empty transcripts give nothing."""
         now = self.clock()
         utterances = self.vad.feed(chunk)
-        self._fed = self.vad._samples / 16000.0
+        fed = self.vad.stream_s
         out = []
         for u in utterances:
-            end = now - (self._fed - u.end_s)  # the stream's end is "now"; the speech ended that much earlier
+            end = now - (fed - u.end_s)  # the stream's end is "now"; the speech ended that much earlier
             t = self.asr.transcribe(u.audio)
             if t.text:
                 out.append(Heard(t.text, parse_correction(t.text), "voice", t.latency_ms, end))

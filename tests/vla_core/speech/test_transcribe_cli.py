@@ -63,7 +63,9 @@ def test_voice_core_transcribes_each_utterance_and_passes_typed_text():
     core = VoiceCore(FakeASR("Move left."), clock=lambda: next(clock))
     heard = [h for i in range(0, len(x), 1600) for h in core.audio((x[i:i + 1600] * 32767).astype("<i2").tobytes())]
     assert len(heard) == 1 and heard[0].text == "Move left." and heard[0].correction.kind == "motion"
-    assert heard[0].source == "voice" and heard[0].utterance_end < 100.0 + 0.1 * 25
+    # chunk i arrives at clock 100 + 0.1 i holding stream time up to 0.1 (i + 1): the speech, which ends at
+    # 1.5 s of stream, ended at clock 99.9 + 1.5 (not when the hangover ran out, ~0.5 s later)
+    assert heard[0].source == "voice" and heard[0].utterance_end == pytest.approx(101.4, abs=0.05)
     assert core.typed("  stop ").text == "stop" and core.typed("stop").correction.kind == "freeze"
     assert core.typed("") is None and core.typed(None) is None and core.typed("x" * 500) is None
     silent = VoiceCore(FakeASR(""))

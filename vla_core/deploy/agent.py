@@ -246,8 +246,7 @@ class Agent:
                     corrections=tuple(c.to_dict() for c in decision.corrections))
         try:
             action, reasons = self._action(decision.action)
-        except ValueError as e:
-            self.stepper.drop_chunk()
+        except ValueError as e:  # no action: the next tick that acts drops this chunk (``_acting``)
             return TickResult(None, AgentStatus("invalid", (f"policy output: {e}",), **info))
         held = getattr(self.stepper.policy, "held", False)  # a RemotePolicy's hold chunk while the server is gone
         if held:

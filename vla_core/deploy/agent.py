@@ -38,6 +38,7 @@ from vla_core.actions import split_action
 from vla_core.corrections import Correction
 from vla_core.corrections.config import CorrectionConfig
 from vla_core.corrections.override import CorrectionQueue, Overrider
+from vla_core.deploy.bridge import ACTION_SPACES  # the bridge's two command kinds, one list
 from vla_core.deploy.camera import check_depth, check_rgb
 from vla_core.deploy.config import AgentConfig
 from vla_core.deploy.pose import EEPose
@@ -46,7 +47,6 @@ from vla_core.deploy.watchdog import Watchdog
 from vla_core.observation import Observation, Proprio
 from vla_core.runtime import ChunkStepper, LoopConfig
 
-ACTION_SPACES = ("ee", "joint")
 BASE_EPS = 1e-3  # m/s, rad/s: base motion below this is no motion (a fixed arm drops it silently)
 MAX_KEYPOINTS = 1024
 

@@ -14,6 +14,7 @@ what a spoken correction waits before the runtime loop sees it.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -126,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                       "noise": "white", "conditions": "cycled per command i (voice i%4, speed i%3, SNR (i//4)%3)"},
               "model_load_s": round(load_s, 2), "prompted": run(asr, clips, "prompt")}
     if args.compare_prompt:
-        report["unprompted"] = run(WhisperASR(prompt="", threads=args.threads), clips, "no prompt")
+        unprompted = copy.copy(asr)  # the model already loaded, without the grammar prompt
+        unprompted.prompt = ""
+        report["unprompted"] = run(unprompted, clips, "no prompt")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")

@@ -45,6 +45,7 @@ class EnergyVAD:
     def __init__(self, config: VADConfig | None = None):
         self.config = c = config or VADConfig()
         self.frame = int(round(c.frame_s * RATE))
+        self.pre_frames = int(round(c.pre_roll_s / c.frame_s))
         self.reset()
 
     def reset(self) -> None:
@@ -93,17 +94,16 @@ class EnergyVAD:
         self._samples += len(f)
         if not speech:  # the floor learns from non-speech only: fast down, slow up
             self._floor = db if db < self._floor else 0.97 * self._floor + 0.03 * db
-        pre_n = int(round(c.pre_roll_s / c.frame_s))
         if not self._speech:
             self._run = self._run + 1 if speech else 0
             self._pre.append(f)
             if self._run >= c.start_frames:
-                keep = self._pre[-(pre_n + self._run):]
+                keep = self._pre[-(self.pre_frames + self._run):]
                 self._speech, self._pre, self._silence = list(keep), [], 0
                 self._lead = len(keep) - self._run  # pre-roll frames: not speech
                 self._start = self._samples - len(keep) * self.frame
             else:
-                self._pre = self._pre[-(pre_n + c.start_frames):]
+                self._pre = self._pre[-(self.pre_frames + c.start_frames):]
             return None
         self._speech.append(f)
         self._silence = 0 if speech else self._silence + 1

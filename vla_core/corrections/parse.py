@@ -31,10 +31,10 @@ POLITE = {"please", "robot", "hey", "ok", "okay", "now", "right", "just", "you",
           "again", "all", "bit", "little", "slightly", "tad", "lot", "much", "far", "way", "instead", "no", "actually"}
 STOP_WORDS = {"stop", "wait", "halt", "freeze", "pause"}
 STOP_REST = {"hold", "on", "still", "second", "moment", "there", "that", "everything", "moving", "stop", "wait",
-             "halt", "freeze", "pause", "dont", "move", "don't"}
+             "halt", "freeze", "pause", "dont", "move"}
 RESUME_PHRASES = ("continue", "resume", "proceed", "go on", "carry on", "keep going", "go ahead", "you can go")
 RESUME_REST = {"continue", "resume", "proceed", "go", "on", "carry", "keep", "going", "ahead", "fine", "good",
-               "thats", "that's", "thanks", "thank", "with", "task", "the"}
+               "thats", "thanks", "thank", "with", "task", "the"}
 
 # motion vocabulary: spoken word → grammar direction word (ARM_WORDS) or a rotation/gripper verb
 DIRECTIONS = {"left": "left", "right": "right", "forward": "forward", "forwards": "forward",

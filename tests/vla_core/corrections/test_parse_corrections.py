@@ -12,7 +12,7 @@ from vla_core.plans.motion import MOTION_VOCAB, motion_directions
 FREEZE = ["stop", "Stop!", "STOP.", "wait", "wait a second", "hold on", "freeze", "halt", "please stop",
           "robot, stop right now", "don't move", "stop moving left", "pause"]
 RESUME = ["continue", "Continue.", "go on", "carry on", "keep going", "resume", "ok continue", "go ahead",
-          "continue with the task"]
+          "continue with the task", "that's fine, continue"]
 MOTIONS = [
     ("move left", "move arm left", 1.0),
     ("Left!", "move arm left", 1.0),

@@ -3,6 +3,7 @@
   python -m vla_core.collect --bench kitchen_r --episodes 200 --out data/kitchen_r_train --workers 2
   python -m vla_core.collect --episodes 20 --out data/nav --category navigate --cameras head --image-size 96
   python -m vla_core.collect --episodes 400 --out data/kitchen_r_train --workers 2 --resume   # after a kill
+  python -m vla_core.collect --episodes 400 --out data/kitchen_r_rollin --workers 2 --rollin checkpoints/kitchen_r_flow
 
 Episodes are drawn from the split's tasks, stratified over categories (as sim/eval.py
 does), with env seeds derived from --seed: the same arguments give the same dataset.
@@ -40,10 +41,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with sim/eval.py's (seed*100003+i)
 STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
 SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
-            "keep_failures", "thresholds", "action_noise", "free_space_noise", "instructions")  # what --resume must match
+            "keep_failures", "thresholds", "action_noise", "free_space_noise", "instructions",
+            "rollin", "rollin_frac")  # what --resume must match
 INSTRUCTIONS = "substep"  # plan.instruction holds the oracle's fine-grained sentence (sim/envs/kitchen_r/substeps.py)
 # settings added later: what collections without them used
-SETTING_DEFAULTS = {"action_noise": 0.0, "free_space_noise": 0.0, "instructions": "subtask"}
+SETTING_DEFAULTS = {"action_noise": 0.0, "free_space_noise": 0.0, "instructions": "subtask", "rollin": None,
+                    "rollin_frac": None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="EE noise scale (m) while the expert reaches above an object or a place spot, where a "
                         "bump breaks nothing; larger than --action-noise so the data shows recoveries from the "
                         "5-10 cm misses a learned policy makes (default 0: --action-noise everywhere; try 0.05)")
+    p.add_argument("--rollin", metavar="CKPT",
+                   help="a chunk-policy checkpoint that drives each episode first; the expert takes over at a "
+                        "step drawn per episode and finishes the task, and only its part is recorded: recoveries "
+                        "from the states that policy reaches (DAgger-style; default: the expert alone)")
+    p.add_argument("--rollin-frac", type=float, default=0.5, metavar="F",
+                   help="with --rollin: the hand-over step is drawn uniformly from [0, F x the task's step budget]; "
+                        "the expert then has the whole budget (default 0.5)")
     p.add_argument("--resume", action="store_true", help="continue the collection in --out (same settings)")
     return p
 
@@ -93,6 +103,17 @@ def check_args(args: argparse.Namespace) -> dict:
     for name in ("action_noise", "free_space_noise"):
         if not 0.0 <= getattr(args, name) <= 0.1:
             raise UsageError(f"--{name.replace('_', '-')} must be in [0, 0.1] m, got {getattr(args, name)}")
+    rollin = None
+    if args.rollin is not None:
+        if not 0.0 <= args.rollin_frac <= 1.0:
+            raise UsageError(f"--rollin-frac must be in [0, 1], got {args.rollin_frac}")
+        from vla_core.policies.checkpoint import CheckpointError, load_checkpoint
+
+        try:
+            load_checkpoint(args.rollin)
+        except CheckpointError as e:
+            raise UsageError(f"--rollin: {e}") from None
+        rollin = str(Path(args.rollin))
     if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.obs_mode not in ("privileged", "depth"):
@@ -132,7 +153,8 @@ def check_args(args: argparse.Namespace) -> dict:
             "obs_mode": args.obs_mode, "cameras": cameras, "image_size": args.image_size,
             "max_steps": args.max_steps, "keep_failures": bool(args.keep_failures),
             "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise),
-            "free_space_noise": float(args.free_space_noise), "instructions": INSTRUCTIONS}
+            "free_space_noise": float(args.free_space_noise), "instructions": INSTRUCTIONS,
+            "rollin": rollin, "rollin_frac": float(args.rollin_frac) if rollin else None}
 
 
 def plan_collection(settings: dict, episodes: int):
@@ -186,7 +208,8 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     start = time.perf_counter()
     rollout = RolloutConfig(settings["bench"], settings["obs_mode"], tuple(settings["cameras"]),
                             settings["image_size"], settings["max_steps"], settings["keep_failures"],
-                            settings["thresholds"], settings["action_noise"], settings["free_space_noise"])
+                            settings["thresholds"], settings["action_noise"], settings["free_space_noise"],
+                            settings["rollin"], settings["rollin_frac"] or 0.0)
     runner = RolloutRunner(rollout)  # also checks the bench builds, before anything is written
     check_cameras(runner.env, settings["cameras"])
     out = Path(args.out)
@@ -218,6 +241,8 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     def write(result: dict, episode: EpisodeArrays | None) -> None:
         record = {"job": result["index"], **{k: result.get(k) for k in ("task_id", "seed", "category", "success",
                                                                           "length", "wall_s")}}
+        if "handover" in result:  # --rollin: the step the expert took over at
+            record["handover"] = result["handover"]
         if result.get("error"):
             record["error"] = result["error"].splitlines()[0]
             counts["errors"] += 1
@@ -277,8 +302,11 @@ def _run_pool(workers, rollout, staging, todo, pending, ready, write) -> None:
     def lost(job: dict, reason: str) -> dict:
         return {**job, "success": False, "length": 0, "error": f"worker lost: {reason}"}
 
+    # workers split the cores (a --rollin policy runs torch in each: its default of all cores oversubscribes)
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
     pool = WorkerPool([sys.executable, "-m", "vla_core.data.worker"], min(workers, len(todo)),
-                      {"rollout": rollout.to_dict(), "staging": str(staging)})
+                      {"rollout": rollout.to_dict(), "staging": str(staging)},
+                      env={**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
     failure: list[BaseException] = []
 
     def serve() -> None:

@@ -61,6 +61,22 @@ class KitchenRExpert:
         self.prev_kind: str | None = None
         self.in_free_space = False
 
+    def take_over(self, subtask: Subtask, prev_kind: str | None = None) -> None:
+        """Start ``subtask`` from the current simulator state, as if this expert had brought the robot here
+        (a look-ahead from mid-episode, or a hand-over from a learned policy): the gripper command matches
+        what the fingers hold, ``prev_kind`` (the plan's previous subtask) says whether to back off a handle
+        first, and a fixture subtask whose dock the base already stands at skips the drive in."""
+        self.reset()
+        m, d, r = self.env.model, self._data(), self._robot
+        self.subtask, self.prev_kind = subtask, prev_kind
+        self.grip = 1.0 if any(P.is_held(m, d, o, r.finger_geoms) for o in self.env.layout.objects) else 0.0
+        f = C.FIXTURE_BY_NAME.get(subtask.target) if subtask.kind not in ("navigate", "pick", "place") else None
+        if f is not None:
+            b = r.base(d)
+            ax, ay, ayaw = f.dock
+            at_dock = np.hypot(ax - b.x, ay - b.y) < DOCK_TOL and abs(wrap_angle(ayaw - b.yaw)) < 0.03
+            self.memory["docked"] = bool(at_dock)
+
     # ---- helpers -----------------------------------------------------------------
     @property
     def _robot(self):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.envs.kitchen_r import predicates as P
 from vla_core.plans.subtask import Subtask
 
 MAX_LOOKAHEAD = 600  # steps; a subtask the expert cannot finish in this long gets the path it made
@@ -28,10 +27,8 @@ def expert_path(env, subtask: Subtask, prev_kind: str | None = None, max_steps: 
     from sim.experts.kitchen_r import KitchenRExpert
 
     state = env.get_state()
-    m, d, r = env.model, env.data, env.robot
     expert = KitchenRExpert(env)
-    expert.prev_kind = prev_kind  # e.g. backing off a handle first after a fixture subtask
-    expert.grip = 1.0 if any(P.is_held(m, d, o, r.finger_geoms) for o in env.layout.objects) else 0.0
+    expert.take_over(subtask, prev_kind)  # e.g. backing off a handle first after a fixture subtask
     pts, grips = [ee_world(env)], []
     try:
         for _ in range(max_steps):

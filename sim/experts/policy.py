@@ -23,6 +23,12 @@ class ExpertPolicy:
     def reset(self) -> None:
         self.expert.reset()
 
+    def take_over(self, subtask) -> None:
+        """Continue ``subtask`` from the current simulator state (a hand-over from another policy)."""
+        steps = list(self.env.ground_truth_plan())
+        i = steps.index(subtask) if subtask in steps else 0
+        self.expert.take_over(subtask, steps[i - 1].kind if i > 0 else None)
+
     @property
     def in_free_space(self) -> bool:
         """The last action reached through free space (collection noise may be larger there)."""

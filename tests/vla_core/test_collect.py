@@ -37,6 +37,8 @@ def cli(argv, capsys):
     (["--thresholds", "missing.yaml"], "no such file"),
     (["--cameras", "ceiling"], "unknown camera 'ceiling'"),
     (["--frobnicate"], "unrecognized arguments"),
+    (["--rollin", "/no/such/checkpoint"], "--rollin: checkpoint not found"),
+    (["--rollin", Path(__file__).resolve().parents[2] / "checkpoints" / "kitchen_r_flow", "--rollin-frac", "1.5"], "--rollin-frac must be in [0, 1]"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     argv = ["--episodes", "1", "--out", tmp_path / "ds", *args]

@@ -1,4 +1,5 @@
-"""Expert rollouts to record: env + oracle planner + scripted expert + EpisodeBuffer, one job at a time.
+"""Expert rollouts to record: env + oracle planner + scripted expert + EpisodeBuffer, one job at a time
+(optionally a learned policy drives first and the expert takes over: vla_core/data/rollin.py).
 
 The same code runs in the collecting process (one worker) and in each worker process.
 """
@@ -9,9 +10,12 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from vla_core.data.episode import EpisodeArrays
 from vla_core.data.noise import ActionNoise
 from vla_core.data.recorder import EpisodeBuffer
+from vla_core.data.rollin import HandoverPolicy
 from vla_core.plans.motion import MotionThresholds
 
 
@@ -28,6 +32,8 @@ class RolloutConfig:
     thresholds: dict = field(default_factory=dict)  # MotionThresholds fields
     action_noise: float = 0.0  # DART-style executed-action noise (vla_core.data.noise); 0 = none
     free_space_noise: float = 0.0  # its EE scale while the expert reaches through free space; 0 = as action_noise
+    rollin: str | None = None  # a chunk-policy checkpoint that drives first, then the expert takes over (rollin.py)
+    rollin_frac: float = 0.5  # the hand-over step is drawn uniformly from [0, rollin_frac × the task's budget]
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,13 +74,25 @@ class RolloutRunner:
         self.env = env or make_env(cfg.bench, obs_mode=cfg.obs_mode, cameras=cfg.cameras, image_size=cfg.image_size)
         self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
         expert = ExpertPolicy(self.env)
+        self.handover: HandoverPolicy | None = None
+        policy, n_exec = expert, 1
+        if cfg.rollin:  # the learner drives first; only the expert's part is recorded
+            from vla_core.policies.chunk_policy import ChunkPolicy
+
+            learner = ChunkPolicy.load(cfg.rollin, noise="zero")
+            policy = self.handover = HandoverPolicy(learner, expert, self.env.dt)
+            n_exec = self.handover.n_exec
         # the loop steps a perturbed env but records the expert's own actions (vla_core.data.noise)
         noisy = cfg.action_noise > 0 or cfg.free_space_noise > 0
         stepped = ActionNoise(self.env, cfg.action_noise, cfg.free_space_noise,
-                              lambda: expert.in_free_space) if noisy else self.env
+                              lambda: policy.in_free_space) if noisy else self.env
         # fine-grained sentences in the plan (recorded as plan.instruction); the expert reads the subtask
-        self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), expert,
-                                LoopConfig(max_steps=cfg.max_steps), on_step=self.buffer)
+        self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), policy,
+                                LoopConfig(n_exec=n_exec, max_steps=cfg.max_steps), on_step=self._record)
+
+    def _record(self, ev) -> None:
+        if self.handover is None or self.handover.expert_active:
+            self.buffer(ev)
 
     def run(self, job: Job) -> tuple[dict, EpisodeArrays | None]:
         """(result, episode): the episode only when it is to be kept (success, or keep_failures)."""
@@ -84,6 +102,11 @@ class RolloutRunner:
         result = {**job.to_dict(), "category": task.category, "success": False, "length": 0, "wall_s": 0.0}
         self.buffer.reset()
         start = time.perf_counter()
+        if self.handover is not None:  # the expert gets the task's whole budget from the hand-over on
+            budget = task.max_steps if self.cfg.max_steps is None else self.cfg.max_steps
+            at = int(np.random.default_rng([job.seed, 0x4A4D]).integers(0, int(self.cfg.rollin_frac * budget) + 1))
+            self.handover.handover_at = result["handover"] = at
+            self.loop.config.max_steps = at + budget
         try:
             out = self.loop.run_episode(job.seed, task)
             result.update(success=out.success, length=out.length, goals_met=out.goals_met,

@@ -7,8 +7,10 @@ Rules, tried in order on the lower-cased words (punctuation dropped, politeness 
 3. a language motion: every word is a motion word, a body-part word or a filler ("move left",
    "a bit lower", "rotate the gripper right", "drive forward and open the gripper") → the grammar's
    sentence (``vla_core.plans.motion.compose_motion``, checked against ``MOTION_VOCAB``);
-4. an instruction: starts with a task verb and names something ("grab the handle instead") →
-   ``InstructionCorrection`` with the filler words ("no", "instead", "please") dropped;
+4. an instruction: starts with a task verb and names a thing the robot knows (``THINGS``: "grab the handle
+   instead") → ``InstructionCorrection`` with the filler words ("no", "instead", "please") dropped. Garbled
+   speech often reads as a verb and a word ("rotate the send", "open and lower"); naming no known thing, it
+   is no instruction, so an ASR error rather gives no action than a wrong one;
 5. anything else (empty, noise, non-text, contradictions like "left and right") → ``Unrecognised``
    with the reason. Never a motion by guesswork.
 """
@@ -50,7 +52,15 @@ MAGNITUDE = {"bit": SMALL, "little": SMALL, "slightly": SMALL, "tad": SMALL, "lo
              "far": LARGE, "way": LARGE}
 INSTRUCTION_VERBS = {"grab", "grasp", "pick", "take", "reach", "push", "pull", "open", "close", "put", "place",
                      "turn", "switch", "go", "move", "navigate", "drive", "press", "lift", "slide", "get", "wipe",
-                     "approach", "use", "try", "drop", "bring", "hold", "flip", "rotate", "twist", "lower", "raise"}
+                     "approach", "use", "try", "drop", "bring", "hold", "flip", "rotate", "twist", "lower", "raise",
+                     "carry", "release", "set"}
+# things an instruction can be about: the scene nouns of our benches (kitchen_r's keypoints and fixtures, the
+# CALVIN desk, LIBERO's objects) and common kitchen words; a test keeps kitchen_r's names in here
+THINGS = {"mug", "cup", "can", "bottle", "apple", "orange", "lemon", "fruit", "block", "cube", "box", "bowl", "plate",
+          "dish", "microwave", "oven", "cabinet", "cupboard", "drawer", "door", "handle", "knob", "burner", "stove",
+          "light", "lamp", "switch", "lever", "button", "led", "lightbulb", "bulb", "slider", "counter", "table",
+          "shelf", "shelving", "sink", "basket", "tray", "rack", "pot", "pan", "kettle", "book", "caddy", "ketchup",
+          "sauce", "soup", "cheese", "butter", "milk", "wine", "cream", "pudding", "dressing", "object", "objects"}
 LEADING_FILLER = {"no", "not", "that", "instead", "actually", "please", "robot", "hey", "ok", "okay", "now",
                   "wrong", "oops", "so", "um", "uh", "rather"}
 
@@ -93,8 +103,16 @@ def parse_correction(text) -> Correction:
         return Unrecognised(raw, definite)
     instruction = _instruction(words)
     if instruction is not None:
+        if not any(_thing(w) for w in instruction.split()):
+            return Unrecognised(raw, f"an instruction must name something the robot knows (a mug, the drawer, "
+                                     f"the light …): {raw!r}")
         return InstructionCorrection(raw, instruction)
     return Unrecognised(raw, f"not a stop, continue, language motion or instruction: {raw!r}")
+
+
+def _thing(word: str) -> bool:
+    """``word`` names a THING, in the singular or the plural ('mugs', 'boxes')."""
+    return word in THINGS or word[:-1] in THINGS or (word.endswith("es") and word[:-2] in THINGS)
 
 
 def _motion(words: list[str]) -> tuple[str, float]:
@@ -195,4 +213,4 @@ def _instruction(words: list[str]) -> str | None:
     return " ".join(rest)
 
 
-__all__ = ["MAX_CHARS", "parse_correction", "words_of"]
+__all__ = ["MAX_CHARS", "THINGS", "parse_correction", "words_of"]

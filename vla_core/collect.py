@@ -203,6 +203,7 @@ def run(args: argparse.Namespace, settings: dict) -> int:
 
     from vla_core.data.episode import EpisodeArrays
     from vla_core.data.rollout import RolloutConfig, RolloutRunner
+    from vla_core.data.store import MIN_FRAMES
     from vla_core.data.worker import staging_path
 
     start = time.perf_counter()
@@ -224,7 +225,8 @@ def run(args: argparse.Namespace, settings: dict) -> int:
         path = staging_path(staging, j.index)
         try:
             ep, meta = EpisodeArrays.load_npz(path)
-            if (meta.get("task_id"), meta.get("seed")) == (j.task_id, j.seed):
+            # (staged by an older version that kept recordings too short to store: run again)
+            if (meta.get("task_id"), meta.get("seed")) == (j.task_id, j.seed) and len(ep) >= MIN_FRAMES:
                 ready[j.index] = (meta, ep)
         except Exception:  # missing or unreadable
             pass

@@ -16,6 +16,7 @@ from vla_core.data.episode import EpisodeArrays
 from vla_core.data.noise import ActionNoise
 from vla_core.data.recorder import EpisodeBuffer
 from vla_core.data.rollin import HandoverPolicy
+from vla_core.data.store import MIN_FRAMES
 from vla_core.plans.motion import MotionThresholds
 
 
@@ -111,7 +112,8 @@ class RolloutRunner:
             out = self.loop.run_episode(job.seed, task)
             result.update(success=out.success, length=out.length, goals_met=out.goals_met,
                           goals_total=out.goals_total)
-            keep = (out.success or self.cfg.keep_failures) and len(self.buffer) > 0
+            # a hand-over just before the end leaves a recording too short to store (or learn from)
+            keep = (out.success or self.cfg.keep_failures) and len(self.buffer) >= MIN_FRAMES
             episode = self.buffer.episode() if keep else None
         except Exception as e:  # one broken episode must not take the collection down
             result["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"

@@ -47,6 +47,7 @@ from vla_core.data.features import KEYPOINTS, episode_frames, keypoint_names_of
 STORE_DIR = Path("meta") / "vla_stack"
 COMMIT_FILE = STORE_DIR / "commit.json"
 LOG_FILE = STORE_DIR / "episodes.jsonl"
+MIN_FRAMES = 2  # lerobot 0.6.1 computes a 1-frame episode's statistics with other shapes, and then fails to aggregate
 LOCK_FILE = STORE_DIR / "writer.lock"
 ONE_FILE_PER_EPISODE_MB = 1e-6  # any finished file is "full": lerobot opens a new one per episode
 FAULT_ENV = "VLA_DATA_FAULT"  # tests only: "<point>:<n>" SIGKILLs this process at that point of write #n
@@ -342,6 +343,9 @@ class EpisodeStore:
         """Save ``ep`` as the next episode and commit it with ``record``; returns its episode_index."""
         from lerobot.utils.utils import SuppressProgressBars
 
+        if len(ep) < MIN_FRAMES:  # before anything reaches the dataset: it stays as it was
+            raise ValueError(f"an episode needs at least {MIN_FRAMES} frames (lerobot's per-episode statistics of a "
+                             f"single frame do not aggregate), got {len(ep)}")
         names = keypoint_names_of(self.features)
         if KEYPOINTS in self.features and tuple(ep.keypoint_names) != names:
             raise ValueError(f"episode keypoints {tuple(ep.keypoint_names)} differ from the dataset's {names}")

@@ -197,3 +197,20 @@ def test_a_collection_with_only_dropped_jobs_reopens_and_bad_episodes_leave_no_t
     back = read_episodes(root)
     assert len(back) == 1 and len(back[0]) == 3
     assert_same(back[0], good)
+
+
+def test_a_one_frame_episode_is_refused_and_leaves_the_dataset_as_it_was(tmp_path):
+    """lerobot's statistics of a 1-frame episode do not aggregate with the rest (a roll-in hand-over
+    right before the end once recorded one and killed the collection at the next save)."""
+    root = tmp_path / "ds"
+    store = new_store(root)
+    first = episode(5, 1)
+    store.write(first, {"job": 0})
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        store.write(episode(1, 2), {"job": 1})
+    second = episode(2, 3)
+    assert store.write(second, {"job": 1}) == 1
+    store.close()
+    back = read_episodes(root)
+    assert [len(e) for e in back] == [5, 2]
+    assert_same(back[1], second)

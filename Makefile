@@ -42,7 +42,7 @@ BENCH_ARGS  ?=
 help:
 	@echo "make demo        run the kitchen_r demo evaluation (installs deps first)"
 	@echo "make test        run the test suite (PYTEST_ARGS='-m \"not slow\"' etc.)"
-	@echo "make bench       run bench/run.py"
+	@echo "make bench       benchmark suite (bench/run.py) -> docs/benchmarks/report.{json,md} (BENCH_ARGS='--skip eval --asr' etc.)"
 	@echo "make deps        apt + venv"
 	@echo "make apt         install missing system packages: $(APT_PACKAGES)"
 	@echo "make venv        create/refresh $(VENV) (no-op when up to date)"

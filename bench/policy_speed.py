@@ -24,20 +24,44 @@ os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.scene import Scene, kitchen_scene  # noqa: E402
+from bench.timing import median_ms  # noqa: E402
+
 CURVE = {"diffusion": [("ddim", 1), ("ddim", 5), ("ddim", 10), ("ddim", 100)],
          "flow": [("euler", 1), ("euler", 5), ("euler", 10)]}
 
 
 def latency_ms(policy, obs, plan, calls: int) -> float:
-    import numpy as np
+    """Median ms of ``policy.sample(obs, plan)`` (one chunk, batch 1) over ``calls`` calls."""
+    return median_ms(lambda: policy.sample(obs, plan), calls)
 
-    policy.sample(obs, plan)  # warm-up
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        policy.sample(obs, plan)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1000)
+
+def curve(ckpts: dict[str, str], scene: Scene, calls: int) -> list[dict]:
+    """Chunk latency at every CURVE setting of each checkpoint in ``ckpts`` (policy kind → folder), in
+    this process with the caller's torch threads. Raises CheckpointError on an unreadable folder."""
+    from vla_core.policies.chunk_policy import ChunkPolicy
+
+    rows = []
+    for kind, ckpt in ckpts.items():
+        for sampler, steps in CURVE[kind]:
+            policy = ChunkPolicy.load(ckpt, steps=steps, sampler=sampler)
+            rows.append({"policy": kind, "checkpoint": ckpt, "sampler": sampler, "steps": steps,
+                         "chunk_ms": round(latency_ms(policy, scene.obs, scene.plan, calls), 2)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def device_latency_ms(ckpt: str, scene: Scene, calls: int, device: str) -> float:
+    """Median ms of one unsteered chunk (the checkpoint's own sampler) with the model on ``device``,
+    under torch.inference_mode; the result's copy back to the CPU is in the time (it syncs the GPU)."""
+    import torch
+
+    from vla_core.policies.chunk_policy import ChunkPolicy
+
+    policy = ChunkPolicy.load(ckpt)
+    policy.model.to(device)
+    with torch.inference_mode():
+        return latency_ms(policy, scene.obs, scene.plan, calls)
 
 
 def success(kind: str, ckpt: str, sampler: str, steps: int, episodes: int, workers: int, seed: int) -> dict:
@@ -67,33 +91,21 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from sim.envs import make_env
-    from vla_core.planners import OraclePlanner
     from vla_core.policies.checkpoint import CheckpointError
-    from vla_core.policies.chunk_policy import ChunkPolicy
 
     torch.set_num_threads(1)
-    env = make_env("kitchen_r")
-    from sim.envs.kitchen_r.tasks import tasks_for
-
-    obs = env.reset(0, tasks_for("test", "pick_place")[0])
-    planner = OraclePlanner(env)
-    planner.reset(obs.task)
-    plan = planner.plan(obs).plan
-    rows = []
-    for kind, settings in CURVE.items():
-        ckpt = getattr(args, kind)
-        for sampler, steps in settings:
-            try:
-                policy = ChunkPolicy.load(ckpt, steps=steps, sampler=sampler)
-            except CheckpointError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
-            row = {"policy": kind, "checkpoint": ckpt, "sampler": sampler, "steps": steps,
-                   "chunk_ms": round(latency_ms(policy, obs, plan, args.calls), 2)}
-            if args.episodes:
-                row.update(success(kind, ckpt, sampler, steps, args.episodes, args.workers, args.seed))
-            rows.append(row)
+    scene = kitchen_scene()
+    try:
+        rows = curve({"diffusion": args.diffusion, "flow": args.flow}, scene, args.calls)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        scene.close()
+    if args.episodes:
+        for row in rows:
+            row.update(success(row["policy"], row["checkpoint"], row["sampler"], row["steps"], args.episodes,
+                               args.workers, args.seed))
             print(json.dumps(row), flush=True)
     report = {"command": "python bench/policy_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),

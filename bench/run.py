@@ -1,13 +1,18 @@
-"""`make bench`: measure, then write docs/benchmarks/report.json and report.md.
+"""`make bench`: the benchmark suite → docs/benchmarks/report.json and report.md.
 
-Figures from one run on one machine; ratios are taken within the run."""
+Sections (each skippable with --skip, each one's failure recorded in the report while the rest run):
+sim (kitchen_r simulation rates), policy (chunk latency per sampler and step count vs lerobot's
+DiffusionPolicy), steering (steered chunk latency per particle count), planner (oracle and learned
+planner latency), asr (only with --asr), eval (sim/eval.py episodes/min at 1 and 2 workers), gpu
+(chunk latency on CUDA when present), memory (peak resident sets). Figures come from one run on one
+machine; every ratio divides by a baseline measured in the same run."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -16,48 +21,88 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench import sim_speed  # noqa: E402
+from bench import sections, suite_report  # noqa: E402
+
+TORCH_THREADS = 1  # latency figures are per core: comparable across machines and with a loaded one
+
+
+def _sections(text: str) -> set[str]:
+    names = {s.strip() for s in text.split(",") if s.strip()}
+    unknown = names - set(sections.ORDER)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {', '.join(sorted(unknown))}; "
+                                         f"choose from {', '.join(sections.ORDER)}")
+    return names
+
+
+def _positive(cast):
+    def check(text: str):
+        v = cast(text)
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return v
+    return check
+
+
+def _non_negative_int(text: str) -> int:
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=_positive(float), default=3.0, help="sim: measuring time per figure")
+    p.add_argument("--calls", type=_positive(int), default=20, help="latency sections: calls timed per figure "
+                   "(median, after one warm-up)")
+    p.add_argument("--skip", type=_sections, default=set(), metavar="A,B",
+                   help=f"sections to leave out: {', '.join(sections.ORDER)}")
+    p.add_argument("--asr", action="store_true", help="also the ASR section (bench/asr_accuracy.py, ~1-2 min; "
+                   "rewrites docs/results/asr_accuracy.json)")
+    p.add_argument("--eval-episodes", type=_non_negative_int, default=8, help="eval: episodes per worker count "
+                   "(0 skips the section)")
+    p.add_argument("--seed", type=int, default=0, help="eval: sim/eval.py's --seed")
+    p.add_argument("--diffusion", default="checkpoints/kitchen_r_diffusion", help="diffusion checkpoint folder")
+    p.add_argument("--flow", default="checkpoints/kitchen_r_flow", help="flow checkpoint folder")
+    p.add_argument("--planner-checkpoint", default=None, help="learned planner checkpoint (default: "
+                   f"{sections.DEFAULT_PLANNER} when it exists; a path given here must load)")
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"), help="output folder")
+    return p
+
+
+def machine(torch) -> dict:
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.is_available(), "gl": os.environ.get("MUJOCO_GL"),
+            "load_avg_1m_start": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--seconds", type=float, default=3.0, help="measuring time per figure")
-    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"), help="output folder")
-    p.add_argument("--asr", action="store_true", help="also run bench/asr_accuracy.py (~1-2 min; "
-                   "writes docs/results/asr_accuracy.json)")
-    args = p.parse_args(argv)
-    if args.asr:  # `make bench BENCH_ARGS=--asr`
-        from bench import asr_accuracy
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    import torch
 
-        asr_accuracy.main([])
-    sim = sim_speed.measure(args.seconds)
-    base = sim["env_steps_per_s_privileged_keypoints"]
-    report = {
-        "command": "make bench",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "gl": os.environ.get("MUJOCO_GL")},
-        "sim": sim,
-        "ratios": {"depth_vs_privileged": sim["env_steps_per_s_depth_keypoints_224"] / base,
-                   "rgb_vs_privileged": sim["env_steps_per_s_rgb_224"] / base},
-    }
+    torch.set_num_threads(TORCH_THREADS)
+    start = time.perf_counter()
+    report = {"command": shlex.join(["python", "bench/run.py", *argv]),
+              "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "machine": machine(torch),
+              "settings": {k: sorted(v) if isinstance(v, set) else v for k, v in vars(args).items()}}
+    suite = sections.Suite(args)
+    try:
+        sections.run(suite, args.skip)
+    finally:
+        suite.close()
+    report["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    report["wall_s"] = round(time.perf_counter() - start, 1)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [
-        "# Benchmarks", "", f"Command: `{report['command']}` · {report['date']} · {report['machine']['cpu_count']} CPUs · "
-        f"rendering {report['machine']['gl']}", "", "## kitchen_r simulation", "",
-        "| figure | value |", "|---|---|",
-        f"| physics steps/s (2 ms step) | {sim['physics_steps_per_s']:.0f} |",
-        f"| env steps/s, privileged keypoints ({sim['physics_substeps_per_env_step']} substeps + IK) | {base:.1f} |",
-        f"| env steps/s, depth keypoints (224² head camera → open3d) | {sim['env_steps_per_s_depth_keypoints_224']:.1f} "
-        f"({report['ratios']['depth_vs_privileged']:.2f}×) |",
-        f"| env steps/s, one 224² RGB camera | {sim['env_steps_per_s_rgb_224']:.1f} "
-        f"({report['ratios']['rgb_vs_privileged']:.2f}×) |", ""]
-    (out / "report.md").write_text("\n".join(lines))
-    print("\n".join(lines))
-    return 0
+    suite_report.write(report, suite.sections, out)
+    failed = [k for k, s in suite.sections.items() if s.status == "error"]
+    print(f"[bench] wrote {out / 'report.json'} and report.md in {report['wall_s']:.0f} s"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -24,7 +24,45 @@ os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.scene import Scene, kitchen_scene  # noqa: E402
+
 PARTICLES = (1, 8, 16, 32)
+PROGRAM = "reach the pick target + keep out of a 6 cm sphere half way (weight 5)"
+
+
+def program_for(scene: Scene):
+    """PROGRAM for the scene: a fixed, representative two-term reward program."""
+    import numpy as np
+
+    from vla_core.steering.programs import parse_program
+
+    target = next(s.target for s in scene.planner.steps if s.kind == "pick")
+    mid = (np.asarray(scene.obs.keypoint(target)) + scene.obs.proprio.ee_pos) / 2
+    return parse_program({"terms": [{"type": "reach", "target": {"keypoint": target}},
+                                    {"type": "keep_out_sphere", "center": [float(v) for v in mid], "radius": 0.06,
+                                     "weight": 5}]})
+
+
+def measure(ckpts: dict[str, str], scene: Scene, calls: int, particles: tuple[int, ...] = PARTICLES) -> list[dict]:
+    """Per checkpoint (policy kind → folder): the unsteered chunk, then steered ones at each particle
+    count, each as median ms and × unsteered. Raises CheckpointError on an unreadable folder."""
+    from bench.policy_speed import latency_ms
+    from vla_core.policies.chunk_policy import ChunkPolicy
+    from vla_core.steering.guidance import GuidanceConfig
+    from vla_core.steering.steered import SteeredPolicy
+
+    program = program_for(scene)
+    rows = []
+    for kind, ckpt in ckpts.items():
+        base = latency_ms(ChunkPolicy.load(ckpt), scene.obs, scene.plan, calls)
+        rows.append({"policy": kind, "checkpoint": ckpt, "particles": 0, "chunk_ms": round(base, 2), "ratio": 1.0})
+        for n in particles:
+            steered = SteeredPolicy(ChunkPolicy.load(ckpt), program, GuidanceConfig(particles=n))
+            ms = latency_ms(steered, scene.obs, scene.plan, calls)
+            rows.append({"policy": kind, "checkpoint": ckpt, "particles": n, "chunk_ms": round(ms, 2),
+                         "ratio": round(ms / base, 2)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,52 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"), help="output folder")
     args = p.parse_args(argv)
 
-    import numpy as np
     import torch
 
-    from bench.policy_speed import latency_ms
-    from sim.envs import make_env
-    from sim.envs.kitchen_r.tasks import tasks_for
-    from vla_core.planners import OraclePlanner
     from vla_core.policies.checkpoint import CheckpointError
-    from vla_core.policies.chunk_policy import ChunkPolicy
-    from vla_core.steering.guidance import GuidanceConfig
-    from vla_core.steering.programs import parse_program
-    from vla_core.steering.steered import SteeredPolicy
 
     torch.set_num_threads(args.threads)
-    env = make_env("kitchen_r")
-    obs = env.reset(0, tasks_for("test", "pick_place")[0])
-    planner = OraclePlanner(env)
-    planner.reset(obs.task)
-    plan = planner.plan(obs).plan
-    target = next(s.target for s in planner.steps if s.kind == "pick")
-    mid = (np.asarray(obs.keypoint(target)) + obs.proprio.ee_pos) / 2
-    program = parse_program({"terms": [{"type": "reach", "target": {"keypoint": target}},
-                                       {"type": "keep_out_sphere", "center": [float(v) for v in mid], "radius": 0.06,
-                                        "weight": 5}]})
-    rows = []
-    for kind in ("diffusion", "flow"):
-        ckpt = getattr(args, kind)
-        if not ckpt:
-            continue
-        try:
-            base = latency_ms(ChunkPolicy.load(ckpt), obs, plan, args.calls)
-        except CheckpointError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        rows.append({"policy": kind, "checkpoint": ckpt, "particles": 0, "chunk_ms": round(base, 2), "ratio": 1.0})
-        for n in PARTICLES:
-            steered = SteeredPolicy(ChunkPolicy.load(ckpt), program, GuidanceConfig(particles=n))
-            ms = latency_ms(steered, obs, plan, args.calls)
-            rows.append({"policy": kind, "checkpoint": ckpt, "particles": n, "chunk_ms": round(ms, 2),
-                         "ratio": round(ms / base, 2)})
-            print(json.dumps(rows[-1]), flush=True)
-    env.close()
+    scene = kitchen_scene()
+    try:
+        rows = measure({k: getattr(args, k) for k in ("diffusion", "flow") if getattr(args, k)}, scene, args.calls)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        scene.close()
     report = {"command": "python bench/steering_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch_threads": args.threads},
-              "program": "reach the pick target + keep out of a 6 cm sphere half way (weight 5)", "rows": rows}
+              "program": PROGRAM, "rows": rows}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "steering_speed.json").write_text(json.dumps(report, indent=2) + "\n")

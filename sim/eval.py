@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--planner", help="planner config (configs/planner): oracle (policy mode), learned (planner and "
                    "integrated modes; planner.checkpoint=DIR planner.kind=subtask|instruction|motion|path), vlm "
                    "(integrated; planner.model=DIR|HUB_ID, needs bench.cameras=[head])")
-    p.add_argument("--policy", help="policy config (configs/policy): expert, diffusion, flow")
+    p.add_argument("--policy", help="policy config (configs/policy): expert, diffusion, flow, remote (a policy "
+                   "server: policy.server=HOST:PORT, started with python -m vla_core.serve)")
     p.add_argument("--checkpoint", help="policy checkpoint folder (config.json + model.safetensors)")
     p.add_argument("--episodes", type=int, help="number of episodes (stratified over categories)")
     p.add_argument("--split", choices=("train", "test", "perturbed"), help="task split; perturbed: the test "

@@ -18,7 +18,7 @@ from vla_core.eval.video import VideoWriter, tile_frames
 from vla_core.runtime import LoopConfig, RuntimeLoop, StepEvent
 
 PLANNERS = ("oracle", "learned", "vlm")
-POLICIES = ("expert", "diffusion", "flow")
+POLICIES = ("expert", "diffusion", "flow", "remote")
 LEARNED = ("diffusion", "flow")
 PERTURBED = "perturbed"  # the split of kitchen_r's perturbed pick-and-place scenes (sim/envs/kitchen_r/perturb.py)
 ABLATIONS = {"no-grad": {"gradient": False}, "no-resample": {"resample": False}, "no-diversity": {"diversity": 0.0}}
@@ -89,8 +89,25 @@ def check_config(cfg: dict) -> None:
     if cfg["policy"]["name"] not in POLICIES:
         raise ConfigError(f"unknown policy {cfg['policy']['name']!r}; available: {', '.join(POLICIES)}")
     ckpt = cfg["policy"].get("checkpoint")
-    if ckpt and cfg["policy"]["name"] == "expert":
-        raise ConfigError("the expert policy takes no checkpoint")
+    if ckpt and cfg["policy"]["name"] in ("expert", "remote"):
+        raise ConfigError(f"the {cfg['policy']['name']} policy takes no checkpoint"
+                          + (" (the server loads its own)" if cfg["policy"]["name"] == "remote" else ""))
+    if cfg["policy"]["name"] == "remote":
+        from vla_core.deploy.stack import parse_server
+
+        from vla_core.serve.client import health
+
+        try:
+            host, port = parse_server(str(cfg["policy"].get("server") or ""))
+        except ValueError as e:
+            raise ConfigError(f"policy.server: {e}") from None
+        try:
+            status = health(host, port, timeout_s=2.0)[0]
+        except OSError as e:
+            status = f"{type(e).__name__}: {e}"
+        if status != 200:
+            raise ConfigError(f"no policy server ready at {host}:{port} (/healthz: {status}); start one with "
+                              f"`python -m vla_core.serve --port {port} --checkpoint DIR`")
     if cfg["policy"]["name"] in LEARNED:
         from vla_core.policies.checkpoint import CheckpointError, read_config
 
@@ -270,10 +287,28 @@ def make_policy(pcfg: dict, env):
         from sim.experts.policy import ExpertPolicy
 
         return ExpertPolicy(env)
+    if pcfg["name"] == "remote":
+        return remote_policy(pcfg)
     from vla_core.policies.chunk_policy import ChunkPolicy
 
     return ChunkPolicy.load(pcfg["checkpoint"], seed=int(pcfg.get("seed") or 0), steps=pcfg.get("steps"),
                             sampler=pcfg.get("sampler"), noise=pcfg.get("noise") or "random")
+
+
+def remote_policy(pcfg: dict):
+    """A RemotePolicy on the server ``pcfg['server']`` names, connected (the loop needs the server's n_exec
+    before the first chunk); ConfigError when no server answers there now. Mid-episode a server that goes
+    away makes the client hold the robot still, and the episode is scored as it ends."""
+    from vla_core.deploy.stack import parse_server
+    from vla_core.serve.client import ClientConfig, PolicyClient, RemotePolicy
+
+    host, port = parse_server(str(pcfg["server"]))
+    client = PolicyClient(host, port, ClientConfig(timeout_s=float(pcfg.get("timeout_s") or 2.0)))
+    why = client.connect()
+    if why is not None:
+        raise ConfigError(f"no policy server at {host}:{port} ({why}); start one with "
+                          f"`python -m vla_core.serve --port {port} --checkpoint DIR`")
+    return RemotePolicy(client)
 
 
 def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,9 @@ def run(*args, timeout=300):
     (["--split", "val"], "invalid choice"),
     (["--policy", "nope"], "bad config"),
     (["--policy", "expert", "--checkpoint", "/no/such"], "takes no checkpoint"),
+    (["--policy", "remote", "--checkpoint", "/no/such"], "the server loads its own"),
+    (["--policy", "remote", "policy.server=localhost"], "policy.server: policy server must be 'host:port'"),
+    (["--policy", "remote", "policy.server=127.0.0.1:9"], "no policy server ready at 127.0.0.1:9"),
     (["--policy", "diffusion", "--checkpoint", "/no/such"], "checkpoint not found"),
     (["--policy", "flow", "--checkpoint", str(ROOT / "configs")], "not a checkpoint folder"),
     (["episodes==3"], "bad config"),
@@ -132,3 +136,42 @@ def test_steered_policy_on_the_perturbed_split_through_the_cli(tmp_path):
     assert report["meta"]["steering"] == "no-resample" and report["meta"]["split"] == "perturbed"
     ep = report["episodes"][0]
     assert ep["error"] is None and ep["category"] == "pick_place/obstacle" and ep["length"] > 0
+
+
+def test_a_policy_server_drives_the_same_episode_as_the_policy_in_process(tmp_path):
+    """--policy remote: the runtime loop's chunks come from `python -m vla_core.serve` over loopback (the
+    client the ROS agent uses), and they are the chunks the same checkpoint gives in-process."""
+    sys.path.insert(0, str(ROOT / "tests" / "vla_core" / "serve"))
+    from serve_fixtures import ServerProcess, free_port
+
+    from sim.envs import make_env
+    from sim.envs.kitchen_r.tasks import tasks_for
+    from sim.evaluation import make_policy
+    from vla_core.planners import OraclePlanner
+    from vla_core.runtime import LoopConfig, RuntimeLoop
+
+    ckpt = tiny_checkpoint(tmp_path / "ck")
+    port = free_port()
+    server = ServerProcess(ckpt, port, tmp_path / "server.log", "--noise", "zero").start().wait_ready()
+    try:
+        r = run("--policy", "remote", f"policy.server=127.0.0.1:{port}", "--episodes", "1", "--category", "navigate",
+                "--workers", "1", "--no-video", "--out", str(tmp_path / "r.json"))
+        assert r.returncode == 0, r.stderr[-2000:]
+        episode = json.loads((tmp_path / "r.json").read_text())["episodes"][0]
+        assert episode["error"] is None and episode["length"] > 0
+        env = make_env("kitchen_r")
+        actions, n_exec = {}, {}
+        for name, pcfg in (("remote", {"name": "remote", "server": f"127.0.0.1:{port}"}),
+                           ("local", {"name": "diffusion", "checkpoint": str(ckpt), "noise": "zero"})):
+            policy = make_policy(pcfg, env)
+            n_exec[name] = policy.n_exec
+            seen = []
+            loop = RuntimeLoop(env, OraclePlanner(env, kind="instruction"), policy,
+                               LoopConfig(n_exec=policy.n_exec, max_steps=24), on_step=lambda ev: seen.append(ev.action))
+            loop.run_episode(7, tasks_for("test", "pick_place")[0])
+            actions[name] = np.array(seen)
+        env.close()
+    finally:
+        server.stop()
+    assert actions["remote"].shape == (24, 10) and n_exec == {"remote": 4, "local": 4}  # the server's, from its hello
+    np.testing.assert_allclose(actions["remote"], actions["local"], atol=1e-4)

@@ -123,6 +123,15 @@ class PolicyClient:
     def action_dim(self) -> int:
         return int(self.info["action_dim"]) if self.info else self.config.action_dim
 
+    @property
+    def n_exec(self) -> int:
+        """Actions the loop executes per chunk: the config's, else the server's (hello), else the horizon."""
+        return min(int(self.config.n_exec or (self.info or {}).get("n_exec") or self.horizon), self.horizon)
+
+    def connect(self) -> str | None:
+        """Connect now (a retry not yet due is not tried); None when connected, else why not."""
+        return self._connect_if_due()
+
     def infer(self, obs: Observation, plan: Plan | None = None, n: int = 1) -> dict:
         """One chunk for ``obs`` (``plan`` None: the server's planner plans). Never raises for an
         unavailable server; ``RemoteError`` when the server refuses the request itself."""
@@ -245,8 +254,7 @@ class PolicyClient:
         return None
 
     def _exec_index(self) -> int:
-        n_exec = self.config.n_exec or (self.info or {}).get("n_exec") or self.horizon
-        return min(int(n_exec), self.horizon) - 1
+        return self.n_exec - 1
 
     def _fail(self, reason: str) -> None:
         self.failures += 1
@@ -286,6 +294,10 @@ class RemotePolicy:
     @property
     def action_dim(self) -> int:
         return self.client.action_dim
+
+    @property
+    def n_exec(self) -> int:
+        return self.client.n_exec
 
     def reset(self, seed: int | None = None) -> None:
         self.client.reset(seed)

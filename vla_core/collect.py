@@ -243,8 +243,9 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     def write(result: dict, episode: EpisodeArrays | None) -> None:
         record = {"job": result["index"], **{k: result.get(k) for k in ("task_id", "seed", "category", "success",
                                                                           "length", "wall_s")}}
-        if "handover" in result:  # --rollin: the step the expert took over at
-            record["handover"] = result["handover"]
+        for key in ("handover", "handed_at"):  # --rollin: the step drawn for the hand-over, the one it happened at
+            if key in result:
+                record[key] = result[key]
         if result.get("error"):
             record["error"] = result["error"].splitlines()[0]
             counts["errors"] += 1

@@ -77,6 +77,17 @@ class KitchenRExpert:
             at_dock = np.hypot(ax - b.x, ay - b.y) < DOCK_TOL and abs(wrap_angle(ayaw - b.yaw)) < 0.03
             self.memory["docked"] = bool(at_dock)
 
+    def can_take_over(self, subtask: Subtask) -> bool:
+        """Whether ``take_over`` can continue ``subtask`` from here. Not in the middle of a grasp it did not
+        make (the pick's target in the fingers, fingers closed at a handle or knob): a fresh expert starts
+        such a subtask by opening its hand, so its demonstration would teach letting go mid-task."""
+        m, d, r = self.env.model, self._data(), self._robot
+        if subtask.kind == "pick":
+            return not P.is_held(m, d, subtask.target, r.finger_geoms)
+        f = C.FIXTURE_BY_NAME.get(subtask.target) if subtask.kind not in ("navigate", "place") else None
+        pushed = f is None or f.kind == "switch" or (f.kind == "door" and subtask.kind == "close")  # closed fingers
+        return pushed or r.gripper_width(d) > OPEN_WIDTH
+
     # ---- helpers -----------------------------------------------------------------
     @property
     def _robot(self):
@@ -511,6 +522,7 @@ def axis_quat(axis, angle: float) -> np.ndarray:
     return q
 
 
+OPEN_WIDTH = 0.07  # m: fingers wider than this hold nothing (fully open 0.08; on a knob 0.052, a handle 0.043)
 INLINE_LATERAL, INLINE_YAW = 0.05, 0.25 # m, rad: close enough to the dock's axis to just drive on in
 STEER_AHEAD = 0.12  # m: steer at the dock point until this close
 DOCK_TOL = 0.02  # m: docked (the knobs at the edge of reach fail 3 cm short)

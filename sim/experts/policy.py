@@ -23,6 +23,10 @@ class ExpertPolicy:
     def reset(self) -> None:
         self.expert.reset()
 
+    def can_take_over(self, subtask) -> bool:
+        """Whether ``take_over`` can continue ``subtask`` from the current state (not mid-grasp)."""
+        return self.expert.can_take_over(subtask)
+
     def take_over(self, subtask) -> None:
         """Continue ``subtask`` from the current simulator state (a hand-over from another policy)."""
         steps = list(self.env.ground_truth_plan())

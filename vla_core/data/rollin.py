@@ -21,7 +21,9 @@ class HandoverPolicy:
     """The Policy contract over a learner and the scripted expert (``sim.experts.policy.ExpertPolicy``).
 
     Set ``handover_at`` (steps) before each episode; 0 is a plain expert episode. The switch happens at
-    the first chunk the loop asks for at or after that step (a learner's chunk is not cut)."""
+    the first chunk the loop asks for at or after that step (a learner's chunk is not cut) where the expert
+    can continue the subtask (``can_take_over``: not in the middle of the learner's grasp); ``handed_at`` is
+    the step it happened at."""
 
     def __init__(self, learner, expert, dt: float):
         self.learner, self.expert, self.dt = learner, expert, float(dt)
@@ -29,11 +31,13 @@ class HandoverPolicy:
         self.n_exec = getattr(learner, "n_exec", 1)  # the loop executes this many of a learner's chunk
         self.handover_at = 0
         self.expert_active = True
+        self.handed_at: int | None = 0
 
     def reset(self) -> None:
         self.learner.reset()
         self.expert.reset()
         self.expert_active = self.handover_at <= 0
+        self.handed_at = 0 if self.expert_active else None
 
     @property
     def in_free_space(self) -> bool:
@@ -41,12 +45,14 @@ class HandoverPolicy:
         return self.expert_active and self.expert.in_free_space
 
     def sample(self, obs: Observation, plan: Plan, n: int = 1, guide=None) -> np.ndarray:
-        if not self.expert_active and round(obs.time / self.dt) >= self.handover_at:
+        step = round(obs.time / self.dt)
+        if not self.expert_active and step >= self.handover_at:
             subtask = getattr(plan, "subtask", None)
             if subtask is None:
                 raise ValueError("a hand-over needs a plan with a structured subtask (the oracle planner)")
-            self.expert.take_over(subtask)
-            self.expert_active = True
+            if self.expert.can_take_over(subtask):
+                self.expert.take_over(subtask)
+                self.expert_active, self.handed_at = True, step
         if self.expert_active:
             return self.expert.sample(obs, plan, n)
         return self.learner.sample(obs, plan, n)

@@ -112,6 +112,8 @@ class RolloutRunner:
             out = self.loop.run_episode(job.seed, task)
             result.update(success=out.success, length=out.length, goals_met=out.goals_met,
                           goals_total=out.goals_total)
+            if self.handover is not None:
+                result["handed_at"] = self.handover.handed_at  # None: the learner ended the episode
             # a hand-over just before the end leaves a recording too short to store (or learn from)
             keep = (out.success or self.cfg.keep_failures) and len(self.buffer) >= MIN_FRAMES
             episode = self.buffer.episode() if keep else None

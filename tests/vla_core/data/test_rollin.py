@@ -42,9 +42,10 @@ def test_the_learner_drives_until_the_handover_and_only_the_expert_is_recorded(e
     result, ep = runner.run(job)
     at = result["handover"]
     assert 0 < at <= 0.3 * env.task.max_steps
-    first_expert_step = -(-at // runner.handover.n_exec) * runner.handover.n_exec  # a learner's chunk is not cut
+    handed = result["handed_at"]
+    assert handed >= at and handed % runner.handover.n_exec == 0  # a learner's chunk is not cut
     assert result["success"], result
-    assert len(ep) == result["length"] - first_expert_step
+    assert len(ep) == result["length"] - handed
     start = env.reset(job.seed, env.task)
     assert not np.allclose(ep.state[0], start.proprio.vector(), atol=1e-3)  # recording starts where the learner left it
     assert np.abs(np.diff(ep.action[:, 2:5], axis=0)).max() <= 0.03 + 1e-6  # the expert's own ≤ 3 cm EE steps
@@ -83,3 +84,21 @@ def test_take_over_keeps_a_held_object_and_skips_a_drive_already_done(env):
     env.reset(5, task)
     fresh.take_over(switch, None)
     assert fresh.memory == {"docked": False}  # from the start pose it drives there first
+
+
+def test_no_hand_over_in_the_middle_of_a_grasp_the_learner_made(env):
+    """A fresh expert starts a pick or a knob turn by opening its hand: it does not take over while the
+    pick's target is in the fingers or the fingers are closed on a knob (it would demonstrate letting go)."""
+    fresh = KitchenRExpert(env)
+    task = tasks_for("train", "pick_place")[0]
+    place, _ = _run_expert_until(env, task, 5, lambda p, e: p.subtask.kind == "place")
+    pick = next(s for s in env.ground_truth_plan() if s.kind == "pick")
+    assert not fresh.can_take_over(pick) and fresh.can_take_over(place)
+    env.reset(5, task)
+    assert fresh.can_take_over(pick)
+
+    task = tasks_for("train", "knob")[0]
+    turn, _ = _run_expert_until(env, task, 5, lambda p, e: p.subtask.kind != "navigate" and e.phase == 4)
+    assert env.robot.gripper_width(env.data) < 0.06 and not fresh.can_take_over(turn)
+    env.reset(5, task)
+    assert fresh.can_take_over(turn)

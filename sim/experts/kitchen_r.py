@@ -65,7 +65,9 @@ class KitchenRExpert:
         """Start ``subtask`` from the current simulator state, as if this expert had brought the robot here
         (a look-ahead from mid-episode, or a hand-over from a learned policy): the gripper command matches
         what the fingers hold, ``prev_kind`` (the plan's previous subtask) says whether to back off a handle
-        first, and a fixture subtask whose dock the base already stands at skips the drive in."""
+        first, a fixture subtask whose dock the base already stands at skips the drive in, and a hand already
+        on its final approach (straight down onto the object, in onto the handle, lever or door) carries on
+        with it instead of drawing back to start the approach over."""
         self.reset()
         m, d, r = self.env.model, self._data(), self._robot
         self.subtask, self.prev_kind = subtask, prev_kind
@@ -76,6 +78,36 @@ class KitchenRExpert:
             ax, ay, ayaw = f.dock
             at_dock = np.hypot(ax - b.x, ay - b.y) < DOCK_TOL and abs(wrap_angle(ayaw - b.yaw)) < 0.03
             self.memory["docked"] = bool(at_dock)
+        self.phase = self._approach_phase(subtask, f)
+
+    def _approach_phase(self, s: Subtask, f: "C.Fixture | None") -> int:
+        """The phase to resume ``s`` at: its final-approach phase when the EE is on that approach's line
+        (within RESUME_TOL), else 0."""
+        m, d = self.env.model, self._data()
+        ee = self._robot.ee_base(d)[0]
+        if s.kind == "pick":
+            spec = C.OBJECT_BY_NAME[s.target]
+            obj = self._base_frame(P.body_pos(m, d, s.target))
+            support = obj[2] - spec.half_height
+            grasp_z = max(obj[2] + PAD_BELOW_SITE, support + TIP_BELOW_SITE)
+            line, phase = (np.array([obj[0], obj[1], support + 0.25]), np.array([obj[0], obj[1], grasp_z])), 1
+        elif f is not None and self.memory.get("docked"):
+            active = s.kind in ("open", "turn_on", "switch_on")
+            theta = float(d.qpos[m.joint(f.joint).qposadr[0]])
+            geo = FixtureGeometry(self.env, f, turning_on=active)
+            if f.kind == "switch":
+                pos, _, appr, side = geo.lever_pose(theta, active)
+                line, phase = (pos + 0.035 * side - 0.15 * appr, pos + 0.035 * side - 0.045 * appr), 2
+            elif f.kind == "door" and not active:
+                contact = geo.push_point(theta)
+                line, phase = (contact + np.array([0.0, 0.0, 0.15]), contact), 1
+            else:
+                pos, _, appr = geo.grasp_pose(theta)
+                depth = GRASP_DEPTH[f.kind]
+                line, phase = (pos - (0.12 + depth) * appr, pos - depth * appr), 2
+        else:
+            return 0
+        return phase if segment_distance(ee, *line) < RESUME_TOL else 0
 
     def can_take_over(self, subtask: Subtask) -> bool:
         """Whether ``take_over`` can continue ``subtask`` from here. Not in the middle of a grasp it did not
@@ -348,7 +380,7 @@ class KitchenRExpert:
         delta = {"door": 0.1, "drawer": 0.06, "knob": 0.15}[f.kind]
         delta = -delta if (active != (f.kind == "drawer")) else delta
         reached = theta >= goal if delta > 0 else theta <= goal
-        depth = {"door": 0.02, "drawer": 0.025, "knob": 0.035}[f.kind]
+        depth = GRASP_DEPTH[f.kind]
         if self.phase == 0:  # level with the handle, arm still drawn back
             self.grip = 0.0
             # a turned knob: line up unrolled first, then roll along the same arm branch a turn-on takes
@@ -522,11 +554,20 @@ def axis_quat(axis, angle: float) -> np.ndarray:
     return q
 
 
+GRASP_DEPTH = {"door": 0.02, "drawer": 0.025, "knob": 0.035}  # m: how far past the handle site the EE grasps
+RESUME_TOL = 0.025  # m: an EE this close to a final approach's line is on it (take_over resumes there)
 OPEN_WIDTH = 0.07  # m: fingers wider than this hold nothing (fully open 0.08; on a knob 0.052, a handle 0.043)
 INLINE_LATERAL, INLINE_YAW = 0.05, 0.25 # m, rad: close enough to the dock's axis to just drive on in
 STEER_AHEAD = 0.12  # m: steer at the dock point until this close
 DOCK_TOL = 0.02  # m: docked (the knobs at the edge of reach fail 3 cm short)
 DOCKS = [a.pose for a in C.AREAS] + [f.dock for f in C.ALL_FIXTURES]
+
+
+def segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Distance from point ``p`` to the segment ``a``–``b``."""
+    ab = b - a
+    t = float(np.clip(np.dot(p - a, ab) / max(float(np.dot(ab, ab)), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + t * ab)))
 
 
 def slerp_toward(q: np.ndarray, target: np.ndarray, max_angle: float) -> tuple[np.ndarray, bool]:

@@ -102,3 +102,23 @@ def test_no_hand_over_in_the_middle_of_a_grasp_the_learner_made(env):
     assert env.robot.gripper_width(env.data) < 0.06 and not fresh.can_take_over(turn)
     env.reset(5, task)
     assert fresh.can_take_over(turn)
+
+
+@pytest.mark.parametrize("category, phase", [("pick_place", 1), ("knob", 2), ("light", 2)])
+def test_take_over_resumes_a_final_approach_instead_of_starting_it_over(env, category, phase):
+    """Handed a hand already on its way down onto the object (or in onto the knob, lever), a fresh expert
+    carries on along that line; restarting would draw back first, the opposite of what demonstrations do there."""
+    task = tasks_for("train", category)[0]
+    sub, prev = _run_expert_until(env, task, 5, lambda p, e: p.subtask.kind != "navigate" and e.phase == phase
+                                  and e.phase_steps == 3)
+    ee = env.robot.ee_base(env.data)[0]
+    fresh = KitchenRExpert(env)
+    fresh.take_over(sub, prev)
+    assert fresh.phase == phase
+    step = fresh.act(sub)[2:5] - ee
+    assert np.linalg.norm(step) < 0.031
+    if category == "pick_place":
+        assert step[2] < 0  # still going down
+    env.reset(5, task)
+    fresh.take_over(sub, None)
+    assert fresh.phase == 0  # from the start pose: the approach from the beginning

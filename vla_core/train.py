@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         metrics = fit(model, sampler, val_batches, cfg, out, save, desc=f"train {cfg['policy']['name']}",
-                      evaluate=lambda ema: sim_eval(ema, cfg))
+                      evaluate=lambda ema: {"sim_success": sim_eval(ema, cfg)})
     except ResumeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.envs import landmarks as bench_landmarks
     from vla_core.data.reader import read_datasets
-    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig
+    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, class_sentences
     from vla_core.policies.checkpoint import save_checkpoint
     from vla_core.policies.text import keypoint_phrase, shared_encoder
     from vla_core.training.chunks import build_chunk_data, split_episodes
@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(labels.subtasks)} subtasks, {len(labels.instructions)} instructions; loaded in "
           f"{time.time() - t0:.0f} s", flush=True)
 
-    model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])))
+    class_emb = {k: torch.as_tensor(text.encode(v)) for k, v in class_sentences(mcfg).items()}
+    model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])), class_emb)
     fit_b = sampler.batch(idx=train_idx[:: max(1, len(train_idx) // 20000)])
     model.encoder.state_norm.fit(model.encoder.proprio_features(fit_b).numpy())
     paths = data.path[train_idx][data.has_path[train_idx]]
@@ -112,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         save_checkpoint(ema, out / where, d, card_text(d), fmt=PLANNER_FORMAT)
 
     try:
-        metrics = fit(model, sampler, val_batches, cfg, out, save, desc="train planner")
+        # per-head accuracies beside every validation loss: the loss alone hides which head fails
+        metrics = fit(model, sampler, val_batches, {**cfg, "eval_every": 1}, out, save, desc="train planner",
+                      evaluate=lambda ema: accuracies(ema, val_batches))
     except ResumeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

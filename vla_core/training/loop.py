@@ -29,11 +29,11 @@ class ResumeError(ValueError):
 
 
 def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out: Path, save: SaveFn,
-        desc: str, evaluate: Callable[[torch.nn.Module], float] | None = None) -> dict:
+        desc: str, evaluate: Callable[[torch.nn.Module], dict] | None = None) -> dict:
     """Train ``model`` (``model.loss(batch, generator=None)`` → scalar) on ``sampler.batch(n)``
     batches already on the model's device. ``cfg``: steps, batch_size, lr, weight_decay, warmup,
-    ema, val_every, save_every, eval_every, seed, resume. ``evaluate(ema)`` runs every
-    ``eval_every`` validations' steps when given. Returns the final metrics (also saved as ``final``)."""
+    ema, val_every, save_every, eval_every, seed, resume. ``evaluate(ema)`` → {metric: value} runs
+    every ``eval_every`` steps at a validation when given; its metrics join that validation's entry. Returns the final metrics (also saved as ``final``)."""
     from safetensors.torch import load_file
     from tqdm import tqdm
 
@@ -94,7 +94,7 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
                 best = val
                 save(ema, "best", step, {"val_loss": round(val, 5), "step": step})
             if evaluate is not None and eval_every and step % eval_every == 0:
-                entry["sim_success"] = evaluate(ema)
+                entry.update(evaluate(ema))
             history.append(entry)
             bar.write(json.dumps(entry))
         if step % int(cfg["save_every"]) == 0 or step == total:

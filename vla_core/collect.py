@@ -4,12 +4,19 @@
   python -m vla_core.collect --episodes 20 --out data/nav --category navigate --cameras head --image-size 96
   python -m vla_core.collect --episodes 400 --out data/kitchen_r_train --workers 2 --resume   # after a kill
   python -m vla_core.collect --episodes 400 --out data/kitchen_r_rollin --workers 2 --rollin checkpoints/kitchen_r_flow
+  python -m vla_core.collect --episodes 60 --out data/corrections_r1 --corrector --planner PLANNER_CKPT --workers 2
 
 Episodes are drawn from the split's tasks, stratified over categories (as sim/eval.py
 does), with env seeds derived from --seed: the same arguments give the same dataset.
 Each episode runs the oracle planner + scripted expert (in --workers processes); this
 process alone writes the dataset with lerobot's LeRobotDataset. Only successful
 episodes are kept unless --keep-failures.
+
+--corrector records a round of Yell At Your Robot instead: a learned planner and a learned policy
+drive, the simulated corrector (vla_core/corrections/simulated.py) says the oracle's sub-step when
+the robot's plan strays, the override executes it, and every episode (success or not) is kept with
+the plan acted upon per step and plan.corrected = 1 where it was the person's. Those steps are what
+python -m vla_core.posttrain fine-tunes the planner on.
 
 Every written episode is committed at once (see vla_core/data/store.py): a collection
 killed at any moment loses only the episodes in flight, the folder still loads
@@ -42,11 +49,11 @@ COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with 
 STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
 SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
             "keep_failures", "thresholds", "action_noise", "free_space_noise", "instructions",
-            "rollin", "rollin_frac")  # what --resume must match
+            "rollin", "rollin_frac", "corrections")  # what --resume must match
 INSTRUCTIONS = "substep"  # plan.instruction holds the oracle's fine-grained sentence (sim/envs/kitchen_r/substeps.py)
 # settings added later: what collections without them used
 SETTING_DEFAULTS = {"action_noise": 0.0, "free_space_noise": 0.0, "instructions": "subtask", "rollin": None,
-                    "rollin_frac": None}
+                    "rollin_frac": None, "corrections": None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollin-frac", type=float, default=0.5, metavar="F",
                    help="with --rollin: the hand-over step is drawn uniformly from [0, F x the task's step budget]; "
                         "the expert then has the whole budget (default 0.5)")
+    p.add_argument("--corrector", action="store_true",
+                   help="a correction round: --planner and --policy drive, the simulated corrector corrects, every "
+                        "episode is kept with plan.corrected marking the person's steps")
+    p.add_argument("--planner", metavar="CKPT", help="with --corrector: the learned planner checkpoint that drives")
+    p.add_argument("--planner-kind", default="instruction",
+                   help="with --corrector: the plan kind the planner speaks (default instruction)")
+    p.add_argument("--policy", default="checkpoints/kitchen_r_flow", metavar="CKPT",
+                   help="with --corrector: the chunk policy that executes (default checkpoints/kitchen_r_flow)")
+    p.add_argument("--patience", type=int, default=8,
+                   help="with --corrector: actions the robot's plan may stray before the corrector speaks (default 8)")
     p.add_argument("--resume", action="store_true", help="continue the collection in --out (same settings)")
     return p
 
@@ -114,6 +131,7 @@ def check_args(args: argparse.Namespace) -> dict:
         except CheckpointError as e:
             raise UsageError(f"--rollin: {e}") from None
         rollin = str(Path(args.rollin))
+    corrections = check_corrector(args)
     if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.obs_mode not in ("privileged", "depth"):
@@ -154,7 +172,34 @@ def check_args(args: argparse.Namespace) -> dict:
             "max_steps": args.max_steps, "keep_failures": bool(args.keep_failures),
             "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise),
             "free_space_noise": float(args.free_space_noise), "instructions": INSTRUCTIONS,
-            "rollin": rollin, "rollin_frac": float(args.rollin_frac) if rollin else None}
+            "rollin": rollin, "rollin_frac": float(args.rollin_frac) if rollin else None,
+            "corrections": corrections}
+
+
+def check_corrector(args: argparse.Namespace) -> dict | None:
+    """--corrector's settings (checkpoints loadable), or None without it; its flags alone are errors."""
+    if not args.corrector:
+        if args.planner is not None:
+            raise UsageError("--planner drives a correction round: pass --corrector too")
+        return None
+    if args.rollin is not None or args.action_noise or args.free_space_noise:
+        raise UsageError("--corrector records a learned robot under correction: no --rollin or noise")
+    if args.planner is None:
+        raise UsageError("--corrector needs --planner CKPT (a learned planner: python -m vla_core.train_planner)")
+    if args.patience < 1:
+        raise UsageError(f"--patience must be at least 1, got {args.patience}")
+    from vla_core.planners.learned import OUTPUT_KINDS, LearnedPlanner
+    from vla_core.policies.checkpoint import CheckpointError, load_checkpoint
+
+    if args.planner_kind not in OUTPUT_KINDS:
+        raise UsageError(f"--planner-kind must be one of {', '.join(OUTPUT_KINDS)}, got {args.planner_kind!r}")
+    for flag, load in (("--planner", LearnedPlanner.load), ("--policy", load_checkpoint)):
+        try:
+            load(getattr(args, flag[2:]))
+        except CheckpointError as e:
+            raise UsageError(f"{flag}: {e}") from None
+    return {"planner": str(Path(args.planner)), "planner_kind": args.planner_kind, "policy": str(Path(args.policy)),
+            "patience": int(args.patience)}
 
 
 def plan_collection(settings: dict, episodes: int):
@@ -187,7 +232,7 @@ def open_store(out: Path, settings: dict, resume: bool, env):
         out.rmdir()  # empty
     out.parent.mkdir(parents=True, exist_ok=True)
     names = env.reset(0).keypoint_names  # any episode: the keypoint set is the bench's
-    feats = bench_features(names, settings["cameras"], settings["image_size"])
+    feats = bench_features(names, settings["cameras"], settings["image_size"], corrections=bool(settings["corrections"]))
     return EpisodeStore.create(out, feats, fps=round(1.0 / env.dt), config=settings, robot_type="mobile_panda")
 
 
@@ -210,7 +255,7 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     rollout = RolloutConfig(settings["bench"], settings["obs_mode"], tuple(settings["cameras"]),
                             settings["image_size"], settings["max_steps"], settings["keep_failures"],
                             settings["thresholds"], settings["action_noise"], settings["free_space_noise"],
-                            settings["rollin"], settings["rollin_frac"] or 0.0)
+                            settings["rollin"], settings["rollin_frac"] or 0.0, settings["corrections"])
     runner = RolloutRunner(rollout)  # also checks the bench builds, before anything is written
     check_cameras(runner.env, settings["cameras"])
     out = Path(args.out)
@@ -243,7 +288,8 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     def write(result: dict, episode: EpisodeArrays | None) -> None:
         record = {"job": result["index"], **{k: result.get(k) for k in ("task_id", "seed", "category", "success",
                                                                           "length", "wall_s")}}
-        for key in ("handover", "handed_at"):  # --rollin: the step drawn for the hand-over, the one it happened at
+        # --rollin: the step drawn for the hand-over, the one it happened at; --corrector: what it said
+        for key in ("handover", "handed_at", "said", "corrected_steps"):
             if key in result:
                 record[key] = result[key]
         if result.get("error"):

@@ -56,14 +56,20 @@ class SimulatedCorrector:
         self.said: list[Said] = []
         self._disagree = 0
         self._last: tuple[str, float] | None = None  # (sentence, obs.time) of the last correction
+        self._task: str | None = None  # reset() was called; the oracle resets at the episode's first step
 
     def reset(self, task: str, seed: int | None = None) -> None:
-        self.oracle.reset(task)
+        """Before an episode. The oracle reads the scene's plan at the episode's first step, not here: the
+        env is reset inside ``RuntimeLoop.run_episode``, after this call."""
+        self._task = task
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         self.said, self._disagree, self._last = [], 0, None
 
     def __call__(self, ev: StepEvent) -> None:
+        if self._task is not None:
+            self.oracle.reset(self._task)
+            self._task = None
         truth = self.oracle.plan(ev.obs)
         if truth is None:  # the task is done
             return

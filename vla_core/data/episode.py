@@ -28,6 +28,7 @@ class EpisodeArrays:
     path         (T, 8, 4) float32: EE xyz + grip command of the rest of the step's subtask, in
                  that step's base frame, resampled by arc length
     images       camera -> (T, H, W, 3) uint8; empty unless recorded (and asked for when reading)
+    corrected    (T,) bool: the step's plan was a person's correction, not the planner's (correction datasets)
     Plan fields are None when a dataset does not carry them.
     """
 
@@ -41,6 +42,7 @@ class EpisodeArrays:
     motion: list[str] | None = None
     path: np.ndarray | None = None
     images: dict[str, np.ndarray] = field(default_factory=dict)
+    corrected: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.state.shape[0])
@@ -61,6 +63,8 @@ class EpisodeArrays:
                 raise ValueError(f"{name} has {len(values)} entries for {t} steps")
         if self.path is not None and (self.path.ndim != 3 or self.path.shape[0] != t or self.path.shape[2] != 4):
             raise ValueError(f"path {self.path.shape} != (T, N, 4)")
+        if self.corrected is not None and self.corrected.shape != (t,):
+            raise ValueError(f"corrected {self.corrected.shape} != (T,)")
         for cam, frames in self.images.items():
             if frames.ndim != 4 or frames.shape[0] != t or frames.shape[3] != 3 or frames.dtype != np.uint8:
                 raise ValueError(f"images[{cam!r}] {frames.shape} {frames.dtype} != (T, H, W, 3) uint8")
@@ -71,7 +75,7 @@ class EpisodeArrays:
         self.validate()
         arrays: dict[str, np.ndarray] = {"state": self.state, "action": self.action}
         header = {"task": self.task, "keypoint_names": list(self.keypoint_names), "meta": meta or {},
-                  "has": [k for k in ("keypoints", "subtask", "instruction", "motion", "path")
+                  "has": [k for k in ("keypoints", "subtask", "instruction", "motion", "path", "corrected")
                           if getattr(self, k) is not None], "cameras": sorted(self.images)}
         for k in header["has"]:
             v = getattr(self, k)
@@ -94,7 +98,7 @@ class EpisodeArrays:
             ep = cls(task=header["task"], state=z["state"], action=z["action"],
                      keypoints=get.get("keypoints"), keypoint_names=tuple(header["keypoint_names"]),
                      subtask=_strings(get.get("subtask")), instruction=_strings(get.get("instruction")),
-                     motion=_strings(get.get("motion")), path=get.get("path"),
+                     motion=_strings(get.get("motion")), path=get.get("path"), corrected=get.get("corrected"),
                      images={cam: z[f"image.{cam}"] for cam in header["cameras"]})
         return ep, header["meta"]
 

@@ -12,6 +12,7 @@ Columns (per frame; T frames per episode, 10 Hz on kitchen_r):
   plan.motion                  string          RT-H language motion of this step's action
   plan.path                    float32 (8, 4)  EE xyz + grip command for the rest of the subtask,
                                                in this step's base frame, resampled by arc length
+  plan.corrected               float32 (1,)    1 where the plan was a person's correction (correction datasets only)
   task (LeRobot's own task_index → meta/tasks.parquet): the episode's instruction.
 
 lerobot 0.6.1 stores ``dtype: "string"`` features as parquet string columns (dictionary
@@ -37,6 +38,7 @@ PLAN_SUBTASK = "plan.subtask"
 PLAN_INSTRUCTION = "plan.instruction"
 PLAN_MOTION = "plan.motion"
 PLAN_PATH = "plan.path"
+PLAN_CORRECTED = "plan.corrected"
 PLAN_STRINGS = {PLAN_SUBTASK: "subtask", PLAN_INSTRUCTION: "instruction", PLAN_MOTION: "motion"}
 
 STATE_NAMES = tuple(f"joint_{i}" for i in range(7)) + (
@@ -48,8 +50,10 @@ def image_key(camera: str) -> str:
     return IMAGE_PREFIX + camera
 
 
-def bench_features(keypoint_names: Sequence[str], cameras: Sequence[str] = (), image_size: int = 96) -> dict:
-    """LeRobot ``features`` for ``LeRobotDataset.create`` (K = len(keypoint_names))."""
+def bench_features(keypoint_names: Sequence[str], cameras: Sequence[str] = (), image_size: int = 96,
+                   corrections: bool = False) -> dict:
+    """LeRobot ``features`` for ``LeRobotDataset.create`` (K = len(keypoint_names)); ``corrections``:
+    with the plan.corrected column (vla_core.corrections.record)."""
     k = len(keypoint_names)
     feats: dict[str, dict] = {
         STATE: {"dtype": "float32", "shape": (len(STATE_NAMES),), "names": list(STATE_NAMES)},
@@ -62,6 +66,8 @@ def bench_features(keypoint_names: Sequence[str], cameras: Sequence[str] = (), i
         PLAN_MOTION: {"dtype": "string", "shape": (1,), "names": None},
         PLAN_PATH: {"dtype": "float32", "shape": (PATH_POINTS, 4), "names": {"axes": ["x", "y", "z", "grip"]}},
     }
+    if corrections:
+        feats[PLAN_CORRECTED] = {"dtype": "float32", "shape": (1,), "names": None}
     for cam in cameras:
         feats[image_key(cam)] = {"dtype": "video", "shape": (image_size, image_size, 3),
                                  "names": ["height", "width", "channels"]}
@@ -95,6 +101,8 @@ def episode_frames(ep: EpisodeArrays, features: dict) -> Iterator[dict]:
                 frame[key] = str(getattr(ep, attr)[t])
         if PLAN_PATH in features:
             frame[PLAN_PATH] = np.asarray(ep.path[t], dtype=np.float32)
+        if PLAN_CORRECTED in features:
+            frame[PLAN_CORRECTED] = np.array([ep.corrected is not None and ep.corrected[t]], np.float32)
         for cam, frames in ep.images.items():
             frame[image_key(cam)] = frames[t]
         yield frame

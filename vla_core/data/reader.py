@@ -21,6 +21,7 @@ from vla_core.data.features import (
     IMAGE_PREFIX,
     KEYPOINTS,
     KEYPOINTS_VALID,
+    PLAN_CORRECTED,
     PLAN_PATH,
     PLAN_STRINGS,
     STATE,
@@ -91,7 +92,8 @@ def read_episodes(root: str | Path, repo_id: str | None = None, images: bool = F
     missing = [k for k in (STATE, ACTION) if k not in feats]
     if missing:
         raise ValueError(f"{root}: a dataset without {' and '.join(missing)} has no EpisodeArrays form")
-    wanted = [k for k in (STATE, ACTION, KEYPOINTS, KEYPOINTS_VALID, PLAN_PATH, *PLAN_STRINGS) if k in feats]
+    wanted = [k for k in (STATE, ACTION, KEYPOINTS, KEYPOINTS_VALID, PLAN_PATH, PLAN_CORRECTED, *PLAN_STRINGS)
+              if k in feats]
     hf = ds.hf_dataset.with_format("numpy", columns=wanted + ["episode_index", "index", "task_index", "timestamp"])
     cols = hf[:]
     order = np.argsort(cols["index"], kind="stable")  # row positions in frame order
@@ -118,6 +120,7 @@ def read_episodes(root: str | Path, repo_id: str | None = None, images: bool = F
             action=np.asarray(np.stack(cols[ACTION][rows]), dtype=np.float32),
             keypoints=kp, keypoint_names=names if kp is not None else (),
             path=np.asarray(np.stack(cols[PLAN_PATH][rows]), dtype=np.float32) if PLAN_PATH in cols else None,
+            corrected=np.stack(cols[PLAN_CORRECTED][rows]).reshape(-1) > 0.5 if PLAN_CORRECTED in cols else None,
             **strings,
         )
         if images:

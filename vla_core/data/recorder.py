@@ -16,7 +16,7 @@ from vla_core.data.episode import EpisodeArrays
 from vla_core.data.labels import path_labels, subtask_key
 from vla_core.data.store import EpisodeStore
 from vla_core.observation import Observation
-from vla_core.plans import Instruction
+from vla_core.plans import Instruction, LanguageMotion
 from vla_core.plans.motion import MotionThresholds, motion_text
 from vla_core.runtime.loop import StepEvent
 
@@ -31,6 +31,7 @@ class EpisodeBuffer:
 
     def reset(self) -> None:
         self.steps: list[tuple[Observation, np.ndarray, object]] = []
+        self.overrides: list[str] = []  # the correction override each step's action was made under
         self.last_obs: Observation | None = None
 
     def __len__(self) -> int:
@@ -38,6 +39,7 @@ class EpisodeBuffer:
 
     def __call__(self, ev: StepEvent) -> None:
         self.steps.append((ev.prev_obs, np.array(ev.action, dtype=np.float32), ev.plan.plan))
+        self.overrides.append(ev.override)
         self.last_obs = ev.obs
 
     def episode(self) -> EpisodeArrays:
@@ -52,7 +54,10 @@ class EpisodeBuffer:
         # what the oracle said: its fine-grained sentence (the subtask's own is in the subtask key)
         instruction = [p.text if isinstance(p, Instruction) else (s.text() if s is not None else p.to_text())
                        for s, p in zip(subtasks, plans)]
-        motion = [motion_text(a, o.proprio, self.thresholds) for a, o in zip(action, obs)]
+        corrected = np.array([o != "none" for o in self.overrides], bool)
+        # a person's language motion ("move left", "stop") is the step's motion label; else RT-H's from the action
+        motion = [p.text if c and isinstance(p, LanguageMotion) else motion_text(a, o.proprio, self.thresholds)
+                  for a, o, p, c in zip(action, obs, plans, corrected)]
         path = path_labels(np.array([o.proprio.ee_pos for o in obs], dtype=np.float64),
                            np.array([o.proprio.base_pose for o in obs], dtype=np.float64),
                            action[:, -1].astype(np.float64), keys)
@@ -65,6 +70,7 @@ class EpisodeBuffer:
             keypoint_names=tuple(first.keypoint_names),
             subtask=keys, instruction=instruction, motion=motion, path=path,
             images={cam: np.stack([o.rgb[cam] for o in obs[:-1]]) for cam in self.cameras},
+            corrected=corrected,
         )
 
 

@@ -35,6 +35,8 @@ class RolloutConfig:
     free_space_noise: float = 0.0  # its EE scale while the expert reaches through free space; 0 = as action_noise
     rollin: str | None = None  # a chunk-policy checkpoint that drives first, then the expert takes over (rollin.py)
     rollin_frac: float = 0.5  # the hand-over step is drawn uniformly from [0, rollin_frac × the task's budget]
+    # a correction round (collect --corrector): {planner, planner_kind, policy, patience}; None = the expert
+    corrections: dict | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -63,7 +65,8 @@ class Job:
 
 
 class RolloutRunner:
-    """Runs jobs with the oracle planner and the scripted expert, buffering each episode."""
+    """Runs jobs with the oracle planner and the scripted expert, buffering each episode; with
+    ``corrections``, a learned planner + policy under the simulated corrector instead."""
 
     def __init__(self, cfg: RolloutConfig, env=None):
         from sim.envs import make_env
@@ -74,8 +77,12 @@ class RolloutRunner:
         self.cfg = cfg
         self.env = env or make_env(cfg.bench, obs_mode=cfg.obs_mode, cameras=cfg.cameras, image_size=cfg.image_size)
         self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
-        expert = ExpertPolicy(self.env)
         self.handover: HandoverPolicy | None = None
+        self.corrector = None
+        if cfg.corrections:
+            self.loop = self._correction_loop(cfg.corrections)
+            return
+        expert = ExpertPolicy(self.env)
         policy, n_exec = expert, 1
         if cfg.rollin:  # the learner drives first; only the expert's part is recorded
             from vla_core.policies.chunk_policy import ChunkPolicy
@@ -91,7 +98,26 @@ class RolloutRunner:
         self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), policy,
                                 LoopConfig(n_exec=n_exec, max_steps=cfg.max_steps), on_step=self._record)
 
+    def _correction_loop(self, c: dict):
+        """Learned planner + policy; the simulated corrector watches and speaks into the override channel."""
+        from vla_core.corrections.override import CorrectionQueue, Overrider
+        from vla_core.corrections.simulated import CorrectorConfig, SimulatedCorrector
+        from vla_core.planners import OraclePlanner
+        from vla_core.planners.learned import LearnedPlanner
+        from vla_core.policies.chunk_policy import ChunkPolicy
+        from vla_core.runtime import LoopConfig, RuntimeLoop
+
+        policy = ChunkPolicy.load(c["policy"], noise="zero")
+        channel = CorrectionQueue()
+        self.corrector = SimulatedCorrector(OraclePlanner(self.env, kind="instruction"), channel,
+                                            CorrectorConfig(patience=int(c["patience"])))
+        return RuntimeLoop(self.env, LearnedPlanner.load(c["planner"], kind=c["planner_kind"]), policy,
+                           LoopConfig(n_exec=policy.n_exec, max_steps=self.cfg.max_steps), on_step=self._record,
+                           corrections=Overrider(source=channel))
+
     def _record(self, ev) -> None:
+        if self.corrector is not None:  # it hears what the robot acts on at this step; its words act from the next
+            self.corrector(ev)
         if self.handover is None or self.handover.expert_active:
             self.buffer(ev)
 
@@ -103,6 +129,8 @@ class RolloutRunner:
         result = {**job.to_dict(), "category": task.category, "success": False, "length": 0, "wall_s": 0.0}
         self.buffer.reset()
         start = time.perf_counter()
+        if self.corrector is not None:
+            self.corrector.reset(task.instruction, seed=job.seed)
         if self.handover is not None:  # the expert gets the task's whole budget from the hand-over on
             budget = task.max_steps if self.cfg.max_steps is None else self.cfg.max_steps
             at = int(np.random.default_rng([job.seed, 0x4A4D]).integers(0, int(self.cfg.rollin_frac * budget) + 1))
@@ -114,8 +142,11 @@ class RolloutRunner:
                           goals_total=out.goals_total)
             if self.handover is not None:
                 result["handed_at"] = self.handover.handed_at  # None: the learner ended the episode
+            if self.corrector is not None:
+                result["said"] = [s.heard for s in self.corrector.said]
+                result["corrected_steps"] = sum(o != "none" for o in self.buffer.overrides)
             # a hand-over just before the end leaves a recording too short to store (or learn from)
-            keep = (out.success or self.cfg.keep_failures) and len(self.buffer) >= MIN_FRAMES
+            keep = (out.success or self.cfg.keep_failures or self.corrector is not None) and len(self.buffer) >= MIN_FRAMES
             episode = self.buffer.episode() if keep else None
         except Exception as e:  # one broken episode must not take the collection down
             result["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"

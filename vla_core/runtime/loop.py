@@ -50,6 +50,7 @@ class StepEvent:
     plan: PlanResult
     prev_obs: Observation  # the one the action was applied to (what a dataset pairs with it)
     corrections: tuple[Applied, ...] = ()  # corrections that took effect (or were refused) at this action
+    override: str = "none"  # the correction override the action was made under: none | freeze | motion | instruction
 
 
 @dataclass
@@ -210,7 +211,8 @@ class RuntimeLoop:
             prev, obs = obs, env.step(decision.action)
             t += 1
             if self.on_step is not None:
-                self.on_step(StepEvent(t, obs, decision.action, decision.plan, prev, decision.corrections))
+                self.on_step(StepEvent(t, obs, decision.action, decision.plan, prev, decision.corrections,
+                                      decision.override))
             success = env.success()
             failed = violations is not None and bool(violations())
         met = env.goals_met()

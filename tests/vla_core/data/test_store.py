@@ -214,3 +214,20 @@ def test_a_one_frame_episode_is_refused_and_leaves_the_dataset_as_it_was(tmp_pat
     back = read_episodes(root)
     assert [len(e) for e in back] == [5, 2]
     assert_same(back[1], second)
+
+
+def test_the_corrected_column_round_trips_where_the_schema_has_it(tmp_path):
+    ep = episode(6, 3)
+    ep.corrected = np.array([0, 0, 1, 1, 0, 1], bool)
+    store = EpisodeStore.create(tmp_path / "corr", bench_features(NAMES, corrections=True), fps=10, config={})
+    store.write(ep, {"job": 0})
+    store.close()
+    back = read_episodes(tmp_path / "corr")[0]
+    assert_same(back, ep)
+    np.testing.assert_array_equal(back.corrected, ep.corrected)
+    ep.save_npz(tmp_path / "e.npz")
+    np.testing.assert_array_equal(EpisodeArrays.load_npz(tmp_path / "e.npz")[0].corrected, ep.corrected)
+    assert "plan.corrected" not in bench_features(NAMES) and read_episodes(tmp_path / "corr")[0].corrected.dtype == bool
+    ep.corrected = np.zeros(5, bool)
+    with pytest.raises(ValueError, match="corrected"):
+        ep.validate()

@@ -1,0 +1,79 @@
+"""A YAY round end to end on the real parts: a (tiny, poorly trained) learned planner drives the shipped
+flow policy, the simulated corrector fixes its plans (collect --corrector), the corrected steps land in a
+LeRobot dataset, and posttrain fine-tunes the planner on them until it says what the corrector said."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vla_core.collect import main as collect
+from vla_core.data import read_episodes
+from vla_core.planners.learned import LearnedPlanner
+from vla_core.posttrain import main as posttrain
+from vla_core.train_planner import main as train_planner
+
+POLICY = Path(__file__).resolve().parents[2] / "checkpoints" / "kitchen_r_flow"
+TINY = ["model.d_model=32", "model.layers=1", "model.heads=2", "batch_size=8", "val_every=2", "save_every=2",
+        "warmup=1", "val_frac=0.5"]
+
+
+def oracle_sentence(task: str) -> str:
+    from sim.envs.kitchen_r.tasks import task_by_instruction
+
+    return f"drive to the {task_by_instruction(task).goals[0].target}"
+
+
+@pytest.fixture(scope="module")
+def round_one(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("yay")
+    data, planner, corr = tmp / "expert", tmp / "planner", tmp / "corrections"
+    # four destinations: the corrector's sentences are in the planner's vocabulary
+    assert collect(["--episodes", "4", "--out", str(data), "--category", "navigate", "--seed", "3"]) == 0
+    assert train_planner([f"dataset={data}", f"out={planner}", *TINY, "steps=2"]) == 0
+    assert collect(["--episodes", "2", "--out", str(corr), "--category", "navigate", "--seed", "5", "--corrector",
+                    "--planner", str(planner / "final"), "--policy", str(POLICY), "--patience", "2",
+                    "--max-steps", "60"]) == 0
+    return data, planner, corr
+
+
+def test_a_correction_round_records_every_episode_with_the_corrected_steps(round_one):
+    _, _, corr = round_one
+    episodes = read_episodes(corr)
+    assert len(episodes) == 2  # kept whether they succeeded or not
+    marked = np.concatenate([ep.corrected for ep in episodes])
+    assert marked.any() and not marked.all()  # the corrector spoke after its patience, not before
+    for ep in episodes:
+        assert not ep.corrected[:2].any()
+        said = {ep.instruction[t] for t in np.flatnonzero(ep.corrected)}
+        assert said == {oracle_sentence(ep.task)}, (ep.task, said)  # what the oracle says for this task
+    log = [json.loads(line) for line in (corr / "meta" / "vla_stack" / "episodes.jsonl").read_text().splitlines()]
+    assert all(r["said"] for r in log) and all(r["corrected_steps"] > 0 for r in log)
+
+
+def test_posttrain_learns_what_the_corrector_said(round_one, tmp_path):
+    data, planner, corr = round_one
+    out = tmp_path / "post"
+    assert posttrain(["--planner", str(planner / "final"), "--corrections", str(corr), "--data", str(data),
+                      "--out", str(out), "--steps", "40", "--lr", "3e-3", "--mix", "0.5", "--batch-size", "16",
+                      "--threads", "1"]) == 0
+    doc = json.loads((out / "final" / "config.json").read_text())
+    before, after = doc["posttrain"]["before"], doc["metrics"]
+    assert after["corrected_instruction_acc"] > before["corrected_instruction_acc"], (before, after)
+    assert after["corrected_instruction_acc"] >= 0.9
+    card = (out / "final" / "card.md").read_text()
+    assert "python -m vla_core.posttrain" in card and "python -m vla_core.train_planner" in card
+    assert LearnedPlanner.load(out / "final").kind == "instruction"
+
+
+def test_bad_input_is_refused(round_one, tmp_path, capsys):
+    data, planner, corr = round_one
+    base = ["--planner", str(planner / "final"), "--corrections", str(corr), "--data", str(data), "--out",
+            str(tmp_path / "x")]
+    assert posttrain([*base, "--mix", "1.5"]) == 2 and "--mix" in capsys.readouterr().err
+    assert posttrain([*base[:1], str(tmp_path / "none"), *base[2:]]) == 2 and "--planner" in capsys.readouterr().err
+    assert posttrain([*base[:3], str(data), *base[4:]]) == 2 and "plan.corrected" in capsys.readouterr().err
+    assert collect(["--episodes", "1", "--out", str(tmp_path / "c"), "--corrector"]) == 2
+    assert "--planner" in capsys.readouterr().err
+    assert collect(["--episodes", "1", "--out", str(tmp_path / "c"), "--planner", str(planner / "final")]) == 2

@@ -104,6 +104,11 @@ class Overrider:
         o = self._pending or self.active
         return "none" if o is None else _kind(o)
 
+    def acting(self) -> str:
+        """'none' or the kind of the override the running chunk was made under (a pending one acts from the next
+        chunk, so it is not counted here: what a dataset labels as the person's plan)."""
+        return "none" if self.active is None else _kind(self.active)
+
     def update(self, obs: Observation, planned: PlanResult | None,
                subtask_done: Callable[[object], bool] | None) -> tuple[bool, bool]:
         """Drain the queue and expire what is over. (cut the running chunk now, hand back to the planner)."""

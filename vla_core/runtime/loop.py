@@ -75,7 +75,8 @@ class Decision:
     plan_ms: float = 0.0
     sample_ms: float = 0.0
     corrections: tuple[Applied, ...] = ()  # what the correction channel did at this action (with latency)
-    override: str = "none"  # the correction override in force: none | freeze | motion | instruction
+    override: str = "none"  # the correction override in force (or pending): none | freeze | motion | instruction
+    under: str = "none"  # the override this action was made under (not one pending for the next chunk)
 
 
 class ChunkStepper:
@@ -164,9 +165,9 @@ class ChunkStepper:
         index = self._next
         self._next += 1
         self._last_action = np.asarray(self._chunk[index])
-        reports, state = (ov.reports(), ov.state()) if ov is not None else ((), "none")
+        reports, state, under = (ov.reports(), ov.state(), ov.acting()) if ov is not None else ((), "none", "none")
         return Decision(self._last_action, self.result, self._chunk, index, fresh, replanned, plan_ms, sample_ms,
-                        reports, state)
+                        reports, state, under)
 
     def _action_dim(self) -> int:
         if self._last_action is not None:
@@ -212,7 +213,7 @@ class RuntimeLoop:
             t += 1
             if self.on_step is not None:
                 self.on_step(StepEvent(t, obs, decision.action, decision.plan, prev, decision.corrections,
-                                      decision.override))
+                                      decision.under))
             success = env.success()
             failed = violations is not None and bool(violations())
         met = env.goals_met()

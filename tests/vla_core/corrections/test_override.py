@@ -93,9 +93,11 @@ def test_motion_overrides_from_the_next_chunk_for_its_duration_then_hands_back()
     q.put("move left")
     d = s.next(obs(0.1))
     assert d.override == "motion" and d.plan.plan.text == "wipe the table"  # the chunk runs out first
+    assert d.under == "none"  # pending: this action is still the planner's (what a dataset records)
     s.next(obs(0.2)), s.next(obs(0.3))
     d = s.next(obs(0.4))
     assert d.plan.plan == LanguageMotion("move arm left") and d.corrections[0].plan == "move arm left"
+    assert d.under == "motion"
     assert d.action[3] == pytest.approx(EE[1] + 0.01) and d.action[2] == EE[0] and d.action[4] == EE[2]
     assert s.next(obs(0.8)).plan.plan.text == "move arm left"
     d = s.next(obs(0.9))  # 0.4 + 0.5 s: over

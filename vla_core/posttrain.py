@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mix", type=float, default=0.1, help="fraction of each batch from corrected steps (default 0.1)")
     p.add_argument("--steps", type=int, default=1000, help="optimiser steps (default 1000)")
     p.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (default 1e-4)")
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="EMA decay of the saved weights (default 0.999; short runs need less, e.g. 0.9)")
     p.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2)")
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, low in (("steps", 1), ("batch_size", 2), ("threads", 1)):
             if getattr(args, name) < low:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
+        if not 0.0 <= args.ema < 1.0:
+            raise UsageError(f"--ema must be in [0, 1), got {args.ema}")
         if not 0.0 < args.mix < 1.0:
             raise UsageError(f"--mix must be in (0, 1), got {args.mix}")
         return run(args, argv)
@@ -97,7 +101,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     cfg = parse_cli("train_planner", [f"steps={args.steps}", f"lr={args.lr}", f"batch_size={args.batch_size}",
                                       f"seed={args.seed}", f"threads={args.threads}", f"out={args.out}",
-                                      f"warmup={min(100, args.steps)}", f"val_every={max(1, args.steps // 5)}",
+                                      f"ema={args.ema}", f"warmup={max(1, min(100, args.steps // 10))}",
+                                      f"val_every={max(1, args.steps // 5)}",
                                       f"save_every={max(1, args.steps // 5)}"], "")
     import torch
 
@@ -176,7 +181,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         if where == "final":
             metrics = {**metrics, **evaluate(ema)}
         d = {**doc, "step": step, "metrics": metrics,
-             "train": {k: cfg[k] for k in ("seed", "steps", "batch_size", "lr")}}
+             "train": {k: cfg[k] for k in ("seed", "steps", "batch_size", "lr", "ema")}}
         save_checkpoint(ema, Path(args.out) / where, d, card_text(d), fmt=PLANNER_FORMAT)
 
     try:

@@ -56,8 +56,8 @@ def test_posttrain_learns_what_the_corrector_said(round_one, tmp_path):
     data, planner, corr = round_one
     out = tmp_path / "post"
     assert posttrain(["--planner", str(planner / "final"), "--corrections", str(corr), "--data", str(data),
-                      "--out", str(out), "--steps", "40", "--lr", "3e-3", "--mix", "0.5", "--batch-size", "16",
-                      "--threads", "1"]) == 0
+                      "--out", str(out), "--steps", "150", "--lr", "3e-3", "--mix", "0.5", "--batch-size", "16",
+                      "--ema", "0.5", "--threads", "1"]) == 0
     doc = json.loads((out / "final" / "config.json").read_text())
     before, after = doc["posttrain"]["before"], doc["metrics"]
     assert after["corrected_instruction_acc"] > before["corrected_instruction_acc"], (before, after)
@@ -72,6 +72,7 @@ def test_bad_input_is_refused(round_one, tmp_path, capsys):
     base = ["--planner", str(planner / "final"), "--corrections", str(corr), "--data", str(data), "--out",
             str(tmp_path / "x")]
     assert posttrain([*base, "--mix", "1.5"]) == 2 and "--mix" in capsys.readouterr().err
+    assert posttrain([*base, "--ema", "1"]) == 2 and "--ema" in capsys.readouterr().err
     assert posttrain([*base[:1], str(tmp_path / "none"), *base[2:]]) == 2 and "--planner" in capsys.readouterr().err
     assert posttrain([*base[:3], str(data), *base[4:]]) == 2 and "plan.corrected" in capsys.readouterr().err
     assert collect(["--episodes", "1", "--out", str(tmp_path / "c"), "--corrector"]) == 2

@@ -7,6 +7,8 @@ PyOpenGL or huggingface_hub.  `setdefault` keeps whatever the caller chose
 
 import os
 
+import pytest
+
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,3 +22,14 @@ try:
     farama_notifications.notifications.pop("gymnasium_robotics", None)
 except Exception:  # pragma: no cover - optional dependency
     pass
+
+
+@pytest.fixture(scope="module")
+def env():
+    """One kitchen_r env (default scene, privileged observations) per test module that asks for ``env``;
+    a module that needs another defines its own."""
+    from sim.envs.kitchen_r.env import KitchenREnv
+
+    e = KitchenREnv()
+    yield e
+    e.close()

@@ -20,13 +20,6 @@ MOVABLE = {o.name for o in C.OBJECTS} | {r.name for r in C.RECEPTACLES}
 
 
 @pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
-
-
-@pytest.fixture(scope="module")
 def keypointer(env):
     kp = DepthKeypointer(env.model, "head", 224, KEYPOINT_NAMES)
     yield kp

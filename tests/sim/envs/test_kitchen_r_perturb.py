@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.envs.kitchen_r import catalog as C
-from sim.envs.kitchen_r.env import EnvState, KitchenREnv
+from sim.envs.kitchen_r.env import EnvState
 from sim.envs.kitchen_r.layout import Layout, footprint, sample_layout
 from sim.envs.kitchen_r.perturb import (CLUTTER, CLUTTER_GAP, KNOCKED, OBSTACLE_BACK, SHIFTED, VARIANTS,
                                         perturb_layout, picked_object)
@@ -15,13 +15,6 @@ from vla_core.frames import world_to_base
 from vla_core.steering.programs import parse_program
 
 TASKS = tasks_for("test", "pick_place")
-
-
-@pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
 
 
 def area_frame(layout: Layout, name: str) -> np.ndarray:

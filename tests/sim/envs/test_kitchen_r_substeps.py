@@ -5,19 +5,12 @@ import itertools
 import pytest
 
 from sim.envs import landmarks
-from sim.envs.kitchen_r.env import KEYPOINT_NAMES, KitchenREnv
+from sim.envs.kitchen_r.env import KEYPOINT_NAMES
 from sim.envs.kitchen_r.tasks import task_by_id
 from sim.experts.policy import ExpertPolicy
 from vla_core.planners import OraclePlanner
 from vla_core.policies.grounding import ground, ground_landmark
 from vla_core.runtime import RuntimeLoop
-
-
-@pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
 
 
 def said(env, task_id, seed):

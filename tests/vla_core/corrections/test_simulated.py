@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from sim.envs.kitchen_r.env import KitchenREnv
 from sim.envs.kitchen_r.tasks import tasks_for
 from sim.experts.policy import ExpertPolicy
 from vla_core.corrections import InstructionCorrection, parse_correction
@@ -17,13 +16,6 @@ from vla_core.plans import Instruction, Subtask
 from vla_core.runtime import LoopConfig, RuntimeLoop
 
 CKPT = Path(__file__).resolve().parents[3] / "checkpoints" / "kitchen_r_flow"
-
-
-@pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
 
 
 def oracle_sentences(env, category: str) -> set[str]:

@@ -3,17 +3,9 @@
 import numpy as np
 import pytest
 
-from sim.envs.kitchen_r.env import KitchenREnv
 from sim.envs.kitchen_r.tasks import tasks_for
 from vla_core.data.noise import ActionNoise, BASE_SCALE
 from vla_core.data.rollout import Job, RolloutConfig, RolloutRunner
-
-
-@pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
 
 
 def test_offset_statistics_and_seeding():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from sim.envs.kitchen_r import predicates as P
-from sim.envs.kitchen_r.env import KitchenREnv
 from sim.envs.kitchen_r.tasks import tasks_for
 from sim.experts.kitchen_r import KitchenRExpert
 from sim.experts.policy import ExpertPolicy
@@ -14,13 +13,6 @@ from vla_core.data.rollout import Job, RolloutConfig, RolloutRunner
 from vla_core.planners import OraclePlanner
 
 CKPT = Path(__file__).resolve().parents[3] / "checkpoints" / "kitchen_r_flow"
-
-
-@pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
 
 
 def _job(category: str, seed: int = 5) -> Job:

@@ -9,7 +9,6 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from sim.envs.kitchen_r.env import KitchenREnv  # noqa: E402
 from sim.envs.kitchen_r.tasks import tasks_for  # noqa: E402
 from vla_core.deploy.agent import Agent  # noqa: E402
 from vla_core.deploy.bridge import SafetyBridge  # noqa: E402
@@ -23,13 +22,6 @@ from vla_core.plans import Instruction  # noqa: E402
 
 SIM_YAML = os.path.join(os.path.dirname(__file__), "..", "..", "..", "configs", "deploy", "sim.yaml")
 TASK = tasks_for("test", "pick_place")[0].task_id
-
-
-@pytest.fixture(scope="module")
-def env():
-    e = KitchenREnv()
-    yield e
-    e.close()
 
 
 def test_publishes_franka_shaped_state_and_camera_frames(env):

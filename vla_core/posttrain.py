@@ -189,6 +189,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                       desc="posttrain planner", evaluate=evaluate)
     except ResumeError as e:
         raise UsageError(str(e)) from None
+    if not metrics:  # a data-parallel rank other than 0: rank 0 saved and reports
+        return 0
     print(f"done: {Path(args.out) / 'final'} (val loss {metrics['val_loss']})")
     return 0
 

@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     except ResumeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if not metrics:  # a data-parallel rank other than 0: rank 0 saved and reports
+        return 0
     print(f"done: {out / 'final'} (val loss {metrics['val_loss']})")
     return 0
 

@@ -4,6 +4,9 @@ AdamW with linear warm-up and cosine decay, gradient clipping, EMA weights (what
 and validated), validation on fixed batches every ``val_every`` steps, checkpoints
 ``best`` (lowest validation loss), ``last`` (+ resumable optimiser state, every
 ``save_every`` steps) and ``final``, and resume from ``<out>/last``.
+
+Data parallel under ``torchrun`` (``distributed()``): every process draws its own share of each batch,
+torch DDP averages the gradients, and only rank 0 validates, evaluates and saves.
 """
 
 from __future__ import annotations
@@ -24,6 +27,26 @@ from vla_core.training.state import has_train_state, load_train_state, save_trai
 SaveFn = Callable[[torch.nn.Module, str, int, dict], None]
 
 
+def distributed() -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) unless a torch.distributed process group is up."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class _Loss(torch.nn.Module):
+    """``model.loss`` as a forward, so that DDP sees the call it synchronises gradients for."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.model.loss(batch)
+
+
 class ResumeError(ValueError):
     """<out>/last holds a run of another model: nothing was trained or overwritten."""
 
@@ -40,7 +63,15 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
     from vla_core.policies.checkpoint import WEIGHTS, torch_generator
 
     t0 = time.time()
+    rank, world = distributed()
     device = next(model.parameters()).device
+    if world > 1:  # each rank its own sample stream; the batch is split over the ranks
+        sampler.rng = np.random.default_rng([int(cfg["seed"]), rank])
+        # some parts see no gradient in a batch (a plan kind, a camera it lacks)
+        net = torch.nn.parallel.DistributedDataParallel(_Loss(model), find_unused_parameters=True)
+    else:
+        net = _Loss(model)
+    per_rank = max(1, int(cfg["batch_size"]) // world)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -59,7 +90,7 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
             raise ResumeError(f"cannot resume from {out / 'last'}: it does not fit this model "
                               f"({str(e).strip().splitlines()[0]}); choose a new out= or pass resume=false") from None
         step, best, history = meta["step"], meta["best_val"], meta["history"]
-        sampler.rng = np.random.default_rng([int(cfg["seed"]), step])
+        sampler.rng = np.random.default_rng([int(cfg["seed"]), step] + ([rank] if world > 1 else []))
         print(f"resumed from {out / 'last'} at step {step}", flush=True)
 
     def validate() -> float:
@@ -68,14 +99,14 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
             return float(np.mean([ema.loss(b, g).item() for b in val_batches]))
 
     eval_every = int(cfg.get("eval_every") or 0)
-    bar = tqdm(total=total, initial=step, desc=desc, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=step, desc=desc, dynamic_ncols=True, disable=rank != 0)
     decay = float(cfg["ema"])
     model.train()
     while step < total:
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        batch = {k: v.to(device, non_blocking=True) for k, v in sampler.batch(int(cfg["batch_size"])).items()}
-        loss = model.loss(batch)
+        batch = {k: v.to(device, non_blocking=True) for k, v in sampler.batch(per_rank).items()}
+        loss = net(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -87,6 +118,8 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
                 pe.lerp_(pm, 1 - d)
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.4f}", best_val=f"{best:.4f}")
+        if rank != 0:  # the other ranks only train
+            continue
         if step % int(cfg["val_every"]) == 0 or step == total:
             val = validate()
             entry = {"step": step, "train_loss": round(loss.item(), 5), "val_loss": round(val, 5)}
@@ -103,7 +136,25 @@ def fit(model: torch.nn.Module, sampler, val_batches: list[dict], cfg: dict, out
                                      "best_val_loss": round(best, 5) if history else None, "history": history})
             save_train_state(out / "last", model, opt, {"step": step, "best_val": best, "history": history})
     bar.close()
+    if world > 1:
+        _check_in_sync(model)
+        if rank != 0:
+            return {}
     metrics = {"val_loss": history[-1]["val_loss"], "best_val_loss": round(best, 5), "history": history,
                "train_seconds": round(time.time() - t0)}
     save(ema, "final", step, metrics)
     return metrics
+
+
+def _check_in_sync(model: torch.nn.Module) -> None:
+    """All ranks hold the same weights after DDP training (else the saved model is one rank's drift)."""
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        mine = torch.stack([p.double().sum() for p in model.parameters()])
+        every = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+        dist.all_gather(every, mine)
+    if not all(torch.equal(every[0], e) for e in every[1:]):
+        raise RuntimeError("data-parallel ranks ended with different weights")
+    if dist.get_rank() == 0:
+        print(f"{dist.get_world_size()} data-parallel ranks in sync", flush=True)

@@ -96,3 +96,23 @@ def test_warm_start_adds_grounding_to_an_ungrounded_checkpoint(dataset, tmp_path
                   "policy.model.d_model=16"]) == 2
     assert "does not fit this model" in capsys.readouterr().err
     assert train([*base, f"init_from={tmp_path / 'none'}", f"out={tmp_path / 'd'}", "steps=2"]) == 2
+
+
+def test_torchrun_trains_data_parallel_on_two_cpu_processes(dataset, tmp_path):
+    """torchrun + gloo: two ranks share each batch, DDP averages their gradients, rank 0 alone saves."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "vla_core.train", "policy=flow", f"dataset={dataset}", f"out={out}", *TINY, "steps=4",
+                          "threads=1", "device=cpu"], capture_output=True, text=True, timeout=600, env=env,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 data-parallel ranks in sync" in run.stdout
+    assert run.stdout.count("done: ") == 1  # rank 0 reports; rank 1 only trained
+    model, doc = load_checkpoint(out / "final")
+    assert doc["step"] == 4 and [h["step"] for h in doc["metrics"]["history"]] == [2, 4]

@@ -12,7 +12,8 @@ Out: one action per tick on ``topics.ee_action`` (or ``topics.joint_action``), F
      ``topics.agent_status`` (state, reasons, plan, confidence, latency).
 
 Parameters: ``config`` (configs/deploy/*.yaml; default the installed franka.yaml), ``action_space``
-('ee'; 'joint' needs an IK that is not wired yet), ``arm_id`` (must equal the config's robot_type),
+('ee'; 'joint': targets through ``vla_core.deploy.ik.FrankaIK``, the real arm's kinematics with the
+Franka Hand's TCP — not the simulated kitchen Panda's, whose wrist differs: use 'ee' with sim.launch.py), ``arm_id`` (must equal the config's robot_type),
 ``planner`` / ``policy`` (configs/planner, configs/policy names), ``checkpoint``, ``planner_checkpoint``,
 ``policy_server`` ('host:port' of ``python -m vla_core.serve``; '' = local), ``task`` (optional first task),
 ``corrections`` (configs/corrections name: how long an override lasts, what cuts a chunk).
@@ -30,6 +31,7 @@ from ros2_nodes.common import ee_pose, node_config, share_path, spin
 from vla_core.corrections.config import load_correction_config
 from vla_core.deploy.agent import Agent, parse_keypoints
 from vla_core.deploy.camera import CameraIntrinsics, ImageFrame, depth_from_frame, rgb_from_frame
+from vla_core.deploy.ik import FrankaIK
 from vla_core.deploy.stack import StackSpec, build_stack
 
 
@@ -48,8 +50,9 @@ class AgentNode(Node):
         task = param("task", "")
         corrections = load_correction_config(param("corrections", "default"), share_path("configs"))
         planner, policy = build_stack(spec, share_path("configs"))
+        ik = FrankaIK(self.cfg.robot_type) if action_space == "joint" else None
         self.agent = Agent(planner, policy, self.cfg.agent, action_space=action_space, robot_type=self.cfg.robot_type,
-                           corrections=corrections)
+                           ik=ik, corrections=corrections)
         t, a = self.cfg.topics, self.cfg.agent
 
         # sensor-data QoS (best effort) connects to reliable and best-effort publishers alike

@@ -45,7 +45,8 @@ def graph_arguments(config_default, robot_type_default, robot_type_description):
                               description='Arm id (older franka_ros2 name for robot_type); must match the config'),
         DeclareLaunchArgument('action_space', default_value='ee',
                               description="'ee' (PoseStamped to the cartesian impedance controller) or "
-                                          "'joint' (joint_trajectory_controller; the agent has no IK yet)"),
+                                          "'joint' (joint_trajectory_controller; the agent's IK is the real Franka's: "
+                                          "on sim.launch.py use 'ee')"),
         DeclareLaunchArgument('dry_run', default_value='true',
                               description='true: the safety bridge logs and previews commands, sends nothing'),
         DeclareLaunchArgument('planner', default_value='learned',

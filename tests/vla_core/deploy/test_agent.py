@@ -177,6 +177,21 @@ def test_joint_space_needs_ik_and_uses_it():
     np.testing.assert_allclose(out.action.data, np.array(Q + [0.9]) + np.array([0.1] * 7 + [0]))
 
 
+def test_an_unreachable_target_sends_nothing():
+    from vla_core.deploy.ik import IKError
+
+    def ik(pos, quat, q):
+        raise IKError("no joint solution within limits reaches the target")
+
+    clock = Clock()
+    agent = Agent(Planner(), Policy(), action_space="joint", ik=ik, clock=clock)
+    agent.set_task("wipe")
+    feed(agent, clock)
+    out = agent.tick()
+    assert out.action is None and out.status.state == "invalid"
+    assert any("no joint solution" in r for r in out.status.reasons)
+
+
 def test_keypoints_json_round_trip_and_refusals():
     names, pts = parse_keypoints(keypoints_json(["mug", "bowl"], np.array([[1, 2, 3], [np.nan] * 3])))
     assert names == ("mug", "bowl") and pts[0].tolist() == [1, 2, 3] and np.isnan(pts[1]).all()

@@ -19,7 +19,7 @@ ifeq ($(origin PYTHON312),undefined)
 PYTHON312 := $(or $(wildcard $(HOME)/.pyenv/versions/3.12.1/bin/python),$(shell command -v python3.12 2>/dev/null))
 endif
 
-DEPS_FILES := setup.cfg setup.py constraints.txt
+DEPS_FILES := setup.cfg setup.py constraints.txt requirements/libero.txt
 DEPS_HASH  := $(shell cat $(DEPS_FILES) 2>/dev/null | sha256sum | cut -c1-16)
 STAMP      := $(VENV)/.stamp-$(DEPS_HASH)
 
@@ -66,6 +66,7 @@ $(STAMP):
 	@if [ ! -x "$(PY)" ]; then echo "venv: creating $(VENV) with $(PYTHON312)"; "$(PYTHON312)" -m venv "$(VENV)"; fi
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install -c constraints.txt -e ".[dev]"
+	$(PIP) install --no-deps -r requirements/libero.txt
 	@rm -f "$(VENV)"/.stamp-*
 	@touch "$@"
 	@echo "venv: $(VENV) up to date ($(DEPS_HASH))"

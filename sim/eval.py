@@ -4,6 +4,8 @@
   python sim/eval.py --bench kitchen_r --episodes 120 --workers 2 --no-video
   python sim/eval.py --bench kitchen_r --list                # every instruction: id, category, split
   python sim/eval.py --bench kitchen_r bench.obs_mode=depth  # hydra overrides after the flags
+  python sim/eval.py --bench libero --suite spatial --episodes 20   # the real LIBERO, scripted expert
+  python sim/eval.py --bench libero --suite spatial --episodes 500  # its full protocol (10 tasks x 50 states)
 
 Prints a per-category table (success with a 95% Wilson interval, mean length) and
 writes a JSON report, a PNG bar chart next to it, and optional MP4 rollouts.
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="sim/eval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", default="kitchen_r", help=f"benchmark: {', '.join(BENCHES)} "
                    f"(not available yet: {', '.join(NOT_YET)})")
+    p.add_argument("--suite", help="LIBERO suite: spatial, object, goal, 10, 90 (bench.suite)")
     p.add_argument("--mode", choices=("planner", "policy", "integrated"), help="Kitchen-R evaluation mode")
     p.add_argument("--planner", help="planner config (configs/planner): oracle (policy mode), learned (planner and "
                    "integrated modes; planner.checkpoint=DIR planner.kind=subtask|instruction|motion|path), vlm "
@@ -71,8 +74,10 @@ def compose(args: argparse.Namespace) -> dict:
     from omegaconf.errors import OmegaConfBaseException
 
     overrides = [f"bench={args.bench}"]
-    for flag, key in (("mode", "mode"), ("episodes", "episodes"), ("split", "split"), ("category", "category"),
-                      ("seed", "seed"), ("workers", "workers"), ("video", "video"), ("out", "out")):
+    if args.suite is not None and args.bench != "libero":
+        raise UsageError(f"--suite picks a LIBERO suite; bench {args.bench!r} has none")
+    for flag, key in (("suite", "bench.suite"), ("mode", "mode"), ("episodes", "episodes"), ("split", "split"),
+                      ("category", "category"), ("seed", "seed"), ("workers", "workers"), ("video", "video"), ("out", "out")):
         if getattr(args, flag) is not None:
             overrides.append(f"{key}={getattr(args, flag)}")
     if args.no_video:
@@ -85,8 +90,9 @@ def compose(args: argparse.Namespace) -> dict:
         overrides.append(f"planner={args.planner}")
     if args.policy:
         overrides.append(f"policy={args.policy}")
-    elif args.mode == "planner" and not any(o.startswith("policy=") for o in args.overrides):
-        overrides.append("policy=expert")  # planner mode scores along the expert's episodes, whatever the default
+    elif (args.mode == "planner" or args.bench == "libero") and not any(o.startswith("policy=") for o in args.overrides):
+        # planner mode scores along the expert's episodes, whatever the default; no LIBERO policy ships yet
+        overrides.append("policy=expert")
     if args.checkpoint:
         overrides.append(f"policy.checkpoint={args.checkpoint}")
     overrides += args.overrides
@@ -102,10 +108,22 @@ def compose(args: argparse.Namespace) -> dict:
         raise UsageError(f"bad config: {first}") from None
 
 
-def list_tasks() -> int:
-    from sim.envs.kitchen_r.tasks import all_tasks
+def list_tasks(bench: str, suite: str | None) -> int:
+    if bench == "libero":
+        from sim.envs.libero.install import LiberoMissing
+        from sim.envs.libero.suites import SUITES, tasks
 
-    for t in all_tasks():
+        if (suite or "spatial") not in SUITES:
+            raise UsageError(f"unknown LIBERO suite {suite!r}; choose from {', '.join(SUITES)}")
+        try:
+            pool = tasks(suite or "spatial")
+        except LiberoMissing as e:
+            raise UsageError(str(e)) from None
+    else:
+        from sim.envs.kitchen_r.tasks import all_tasks
+
+        pool = all_tasks()
+    for t in pool:
         print(f"{t.task_id}\t{t.category}\t{t.split}\t{t.instruction}")
     return 0
 
@@ -154,9 +172,10 @@ def run(cfg: dict, argv: list[str]) -> int:
         except OSError as e:
             raise ConfigError(f"{what}: cannot write to {folder}: {e.strerror or e}") from None
     jobs = plan_jobs(cfg, video_dir)
+    split = f"{cfg['bench']['suite']} suite" if cfg["bench"]["name"] == "libero" else f"{cfg['split']} split"
     results: list[EpisodeResult] = []
     start = time.perf_counter()
-    bar = tqdm(total=len(jobs), desc=f"{cfg['bench']['name']} {cfg['split']}", unit="ep", file=sys.stderr)
+    bar = tqdm(total=len(jobs), desc=f"{cfg['bench']['name']} {split}", unit="ep", file=sys.stderr)
 
     def collect(d: dict) -> None:
         r = EpisodeResult.from_dict(d)
@@ -171,9 +190,9 @@ def run(cfg: dict, argv: list[str]) -> int:
             collect(runner.run(job).to_dict())
     else:
         def lost(job: dict, reason: str) -> dict:
-            from sim.envs.kitchen_r.tasks import task_by_id
+            from sim.envs import task_by_id
 
-            t = task_by_id(job["task_id"])
+            t = task_by_id(cfg["bench"]["name"], job["task_id"])
             cat = f"{t.category}/{job['variant']}" if job.get("variant") else t.category
             return EpisodeResult(t.task_id, t.instruction, cat, t.split, job["seed"], False, 0, 0,
                                  len(t.goals), 0.0, error=f"worker lost: {reason}").to_dict()
@@ -192,7 +211,8 @@ def run(cfg: dict, argv: list[str]) -> int:
     for r in errors[:3]:
         print(f"episode {r.task_id} seed {r.seed} crashed: {r.error.splitlines()[0]}", file=sys.stderr)
     meta = {"bench": cfg["bench"]["name"], "mode": cfg["mode"], "planner": cfg["planner"]["name"],
-            "policy": cfg["policy"]["name"], "split": cfg["split"],
+            "policy": cfg["policy"]["name"],
+            "split": cfg["bench"]["suite"] if cfg["bench"]["name"] == "libero" else cfg["split"],
             "steering": (cfg["steering"].get("ablation") or "on") if cfg["steering"].get("enabled") else "off", "seed": cfg["seed"], "episodes": len(results),
             "workers": workers, "obs_mode": cfg["bench"]["obs_mode"], "wall_time_s": round(wall, 1),
             "episodes_per_min": round(60 * len(results) / max(wall, 1e-9), 2), "commit": git_commit(),
@@ -208,7 +228,7 @@ def run(cfg: dict, argv: list[str]) -> int:
     write_json(out, meta=meta, results=results, stats=stats)
     steered = f" · steering {meta['steering']}" if meta["steering"] != "off" else ""
     plot_success(stats, out.with_suffix(".png"), f"{meta['bench']} · {meta['mode']} · {meta['planner']}+{meta['policy']}"
-                 f" · {meta['split']} split{steered}")
+                 f" · {split}{steered}")
     broken = [r for r in results if r.violations]
     if broken:
         print(f"{len(broken)} episode(s) broke the split's rules (e.g. {broken[0].violations[0]})")
@@ -226,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.bench not in AVAILABLE:
             raise UsageError(f"bench {args.bench!r} is not available: {NOT_YET[args.bench]}")
         if args.list:
-            return list_tasks()
+            return list_tasks(args.bench, args.suite)
         cfg = compose(args)
         from sim.evaluation import ConfigError
 

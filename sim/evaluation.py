@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.envs import make_env
+from sim.envs import ACTION_DIM, VIDEO_CAMERAS, make_env, task_by_id
 from vla_core.eval.results import EpisodeResult
 from vla_core.eval.video import VideoWriter, tile_frames
 from vla_core.runtime import LoopConfig, RuntimeLoop, StepEvent
@@ -56,10 +56,10 @@ def _int(cfg: dict, key: str, low: int, where: dict | None = None) -> int:
 
 def check_config(cfg: dict) -> None:
     """Reject what cannot run before any process starts: every key the run reads."""
-    from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS
-
     if cfg["mode"] not in ("planner", "policy", "integrated"):
         raise ConfigError(f"unknown mode {cfg['mode']!r}; choose planner, policy or integrated")
+    if cfg["bench"]["name"] == "libero" and cfg["mode"] != "policy":
+        raise ConfigError("LIBERO is evaluated in --mode policy (no learned planner is trained on it yet)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
     if cfg["mode"] == "policy" and cfg["planner"]["name"] != "oracle":
@@ -119,6 +119,10 @@ def check_config(cfg: dict) -> None:
             raise ConfigError(str(e)) from None
         if doc["model"]["kind"] != cfg["policy"]["name"]:
             raise ConfigError(f"{ckpt} holds a {doc['model']['kind']} policy, not {cfg['policy']['name']}")
+        want = ACTION_DIM[cfg["bench"]["name"]]
+        if int(doc["model"].get("action_dim", want)) != want:
+            raise ConfigError(f"{ckpt} acts in {doc['model']['action_dim']}-D, {cfg['bench']['name']} in {want}-D: "
+                              f"it was trained on another bench")
         if cfg["policy"].get("steps") is not None:
             _int(cfg["policy"], "steps", 1)
         from vla_core.policies.samplers import SAMPLERS
@@ -127,13 +131,10 @@ def check_config(cfg: dict) -> None:
         if sampler is not None and sampler not in SAMPLERS[doc["model"]["kind"]]:
             raise ConfigError(f"policy.sampler {sampler!r} does not fit a {doc['model']['kind']} policy; "
                               f"choose from {', '.join(SAMPLERS[doc['model']['kind']])}")
-    from sim.envs.kitchen_r.perturb import VARIANTS
-
-    if cfg["split"] not in SPLITS + (PERTURBED,):
-        raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS + (PERTURBED,))}")
-    cats = VARIANTS if cfg["split"] == PERTURBED else CATEGORIES
-    if cfg.get("category") is not None and cfg["category"] not in cats:
-        raise ConfigError(f"unknown category {cfg['category']!r} for the {cfg['split']} split; choose from {', '.join(cats)}")
+    if cfg["bench"]["name"] == "libero":
+        _check_libero(cfg)
+    else:
+        _check_kitchen_r_split(cfg)
     _check_steering(cfg)
     _int(cfg, "episodes", 1)
     _int(cfg, "workers", 1)
@@ -147,10 +148,41 @@ def check_config(cfg: dict) -> None:
     _int(cfg, "video_every", 1)
     _int(cfg, "video_episodes", 0)
     _int(cfg, "image_size", 16, where=cfg["bench"])
-    if cfg["bench"]["obs_mode"] not in ("privileged", "depth"):
-        raise ConfigError(f"bench.obs_mode must be privileged or depth, got {cfg['bench']['obs_mode']!r}")
     if not str(cfg["out"]).endswith(".json"):
         raise ConfigError(f"--out must name a .json file (the chart goes beside it), got {cfg['out']!r}")
+
+
+def _check_kitchen_r_split(cfg: dict) -> None:
+    from sim.envs.kitchen_r.perturb import VARIANTS
+    from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS
+
+    if cfg["bench"]["obs_mode"] not in ("privileged", "depth"):
+        raise ConfigError(f"bench.obs_mode must be privileged or depth, got {cfg['bench']['obs_mode']!r}")
+    if cfg["split"] not in SPLITS + (PERTURBED,):
+        raise ConfigError(f"unknown split {cfg['split']!r}; choose from {', '.join(SPLITS + (PERTURBED,))}")
+    cats = VARIANTS if cfg["split"] == PERTURBED else CATEGORIES
+    if cfg.get("category") is not None and cfg["category"] not in cats:
+        raise ConfigError(f"unknown category {cfg['category']!r} for the {cfg['split']} split; choose from {', '.join(cats)}")
+
+
+def _check_libero(cfg: dict) -> None:
+    """LIBERO runs its standard protocol in policy mode; ``category`` narrows it to one task id."""
+    from sim.envs.libero.install import LiberoMissing
+    from sim.envs.libero.suites import SUITES, tasks
+
+    b = cfg["bench"]
+    if str(b.get("suite")) not in SUITES:
+        raise ConfigError(f"unknown LIBERO suite {b.get('suite')!r}; choose from {', '.join(SUITES)}")
+    if b["obs_mode"] != "privileged":
+        raise ConfigError(f"LIBERO observations are privileged (object poses), got bench.obs_mode={b['obs_mode']!r}")
+    if cfg["planner"].get("kind") not in (None, "subtask", "instruction"):
+        raise ConfigError("LIBERO's oracle writes subtask and instruction plans (no path look-ahead yet)")
+    try:
+        ids = [t.task_id for t in tasks(str(b["suite"]))]
+    except LiberoMissing as e:
+        raise ConfigError(str(e)) from None
+    if cfg.get("category") is not None and cfg["category"] not in ids:
+        raise ConfigError(f"category names one task of the suite: {', '.join(ids)}; got {cfg['category']!r}")
 
 
 def guidance_config(cfg: dict):
@@ -173,6 +205,8 @@ def _check_steering(cfg: dict) -> None:
         raise ConfigError("steering steers a learned diffusion or flow policy: --policy diffusion|flow")
     if cfg["planner"]["name"] != "oracle" or cfg["mode"] != "policy":
         raise ConfigError("steering follows the reward programs the oracle planner writes: --mode policy")
+    if cfg["bench"]["name"] != "kitchen_r":
+        raise ConfigError(f"{cfg['bench']['name']} writes no reward programs yet: steering runs on kitchen_r")
     try:
         guidance_config(cfg)
     except (TypeError, ValueError) as e:
@@ -201,8 +235,8 @@ class EpisodeRunner:
     def __init__(self, cfg: dict, policy=None):
         b = cfg["bench"]
         self.cfg = cfg
-        self.env = make_env(b["name"], obs_mode=b["obs_mode"], cameras=tuple(b.get("cameras") or ()),
-                            image_size=int(b["image_size"]))
+        self.env = make_env(b["name"], suite=b.get("suite"), obs_mode=b["obs_mode"],
+                            cameras=tuple(b.get("cameras") or ()), image_size=int(b["image_size"]))
         self.shadow = None  # --mode planner: the learned planner, asked at every step the oracle plans
         if cfg.get("mode") == "planner":
             from vla_core.planners.oracle import OraclePlanner
@@ -222,14 +256,13 @@ class EpisodeRunner:
         self.loop_config = LoopConfig(n_exec=int(n_exec), replan=cfg.get("replan") or "chunk")
 
     def run(self, job: Job) -> EpisodeResult:
-        from sim.envs.kitchen_r.tasks import task_by_id
-
-        task = task_by_id(job.task_id)
+        task = task_by_id(self.cfg["bench"]["name"], job.task_id)
         category = f"{task.category}/{job.variant}" if job.variant else task.category
         if hasattr(self.env, "set_variant"):
             self.env.set_variant(job.variant)
         writer = VideoWriter(job.video, fps=10 / int(self.cfg["video_every"])) if job.video else None
         every = int(self.cfg["video_every"])
+        cameras = VIDEO_CAMERAS[self.cfg["bench"]["name"]]
 
         buffer, answers = None, []
         if self.shadow is not None:
@@ -243,7 +276,7 @@ class EpisodeRunner:
                 buffer(ev)
                 answers.append(self.shadow.predict(ev.prev_obs))
             if writer is not None and ev.t % every == 0:
-                writer.append(tile_frames([self.env.render("overview", 240, 320), self.env.render("head", 240, 320)]))
+                writer.append(tile_frames([self.env.render(c, 240, 320) for c in cameras]))
 
         loop = RuntimeLoop(self.env, self.planner, self.policy, self.loop_config, on_step=record)
         try:
@@ -313,7 +346,9 @@ def remote_policy(pcfg: dict):
 
 def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
     """Episodes stratified over categories (the perturbed split: over its variants, on the test
-    split's pick-and-place tasks); each gets its own task draw and seed."""
+    split's pick-and-place tasks); each gets its own task draw and seed. LIBERO: its protocol."""
+    if cfg["bench"]["name"] == "libero":
+        return libero_jobs(cfg, video_dir)
     from sim.envs.kitchen_r.perturb import VARIANTS
     from sim.envs.kitchen_r.tasks import CATEGORIES, tasks_for
 
@@ -335,4 +370,27 @@ def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
         if video_dir and i < int(cfg["video_episodes"]):
             video = str(Path(video_dir) / f"ep{i:04d}_{cat}.mp4")
         jobs.append(Job(i, task.task_id, int(cfg["seed"]) * 100_003 + i, video, cat if perturbed else None))
+    return jobs
+
+
+def libero_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
+    """LIBERO's protocol: task k's episode j starts from its j-th stored initial state (the job's
+    seed). ``episodes`` takes the first N of (task 0 state 0, task 1 state 0, …, task 0 state 1, …),
+    so a short run covers every task; 500 = the full protocol of a 10-task suite. Jobs are ordered
+    task by task so a worker keeps one task's LIBERO env."""
+    from sim.envs.libero.suites import INIT_STATES, tasks
+
+    pool = [t for t in tasks(str(cfg["bench"]["suite"])) if cfg.get("category") in (None, t.task_id)]
+    total = len(pool) * INIT_STATES
+    n = int(cfg["episodes"])
+    if n > total:
+        raise ConfigError(f"the {cfg['bench']['suite']} protocol has {total} episodes ({len(pool)} task(s) × "
+                          f"{INIT_STATES} initial states); --episodes {n} asks for more")
+    picks = sorted(((i % len(pool), i // len(pool)) for i in range(n)))
+    jobs = []
+    for index, (k, state) in enumerate(picks):
+        video = None
+        if video_dir and index < int(cfg["video_episodes"]):
+            video = str(Path(video_dir) / f"ep{index:04d}_{pool[k].task_id.replace('/', '_')}.mp4")
+        jobs.append(Job(index, pool[k].task_id, state, video))
     return jobs

@@ -114,6 +114,9 @@ def check_args(args: argparse.Namespace) -> dict:
         raise UsageError(f"unknown bench {args.bench!r}; choose from {', '.join(AVAILABLE)}")
     if args.bench not in AVAILABLE:
         raise UsageError(f"bench {args.bench!r} is not available: {NOT_YET[args.bench]}")
+    if args.bench != "kitchen_r":
+        raise UsageError(f"collect records kitchen_r so far; {args.bench} demonstrations are not built yet "
+                         f"(evaluate its scripted expert with sim/eval.py --bench {args.bench})")
     for name, low in (("episodes", 1), ("workers", 1), ("image_size", 16), ("seed", 0)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")

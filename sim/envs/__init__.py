@@ -1,27 +1,48 @@
-"""Benchmark registry: name → env factory, or the reason it is not available yet."""
+"""Benchmark registry: name → env factory, task lookup and video cameras, or the reason a bench
+is not available yet."""
 
 from __future__ import annotations
 
-AVAILABLE = ("kitchen_r",)
+AVAILABLE = ("kitchen_r", "libero")
 NOT_YET = {
     "calvin": "the MuJoCo re-creation of CALVIN is not built yet (its own issue)",
-    "libero": "the LIBERO adapter is not built yet (its own issue)",
 }
 BENCHES = AVAILABLE + tuple(NOT_YET)
+ACTION_DIM = {"kitchen_r": 10, "libero": 8}  # mobile (base + arm) vs fixed-base arm actions (vla_core.actions)
+VIDEO_CAMERAS = {"kitchen_r": ("overview", "head"), "libero": ("agentview", "robot0_eye_in_hand")}
 
 
 class BenchUnavailable(ValueError):
     pass
 
 
-def make_env(name: str, **kwargs):
+def _check(name: str) -> None:
     if name in NOT_YET:
         raise BenchUnavailable(f"bench {name!r} is not available: {NOT_YET[name]}")
+    if name not in AVAILABLE:
+        raise BenchUnavailable(f"unknown bench {name!r}; choose from {', '.join(BENCHES)}")
+
+
+def make_env(name: str, suite: str | None = None, **kwargs):
+    """The bench's env; ``suite`` picks LIBERO's suite (ignored elsewhere)."""
+    _check(name)
     if name == "kitchen_r":
         from sim.envs.kitchen_r.env import KitchenREnv
 
         return KitchenREnv(**kwargs)
-    raise BenchUnavailable(f"unknown bench {name!r}; choose from {', '.join(BENCHES)}")
+    from sim.envs.libero.env import LiberoEnv
+
+    return LiberoEnv(suite=suite or "spatial", **kwargs)
+
+
+def task_by_id(name: str, task_id: str):
+    """A bench's task (task_id, instruction, category, split, goals, max_steps) by its id."""
+    _check(name)
+    if name == "kitchen_r":
+        from sim.envs.kitchen_r.tasks import task_by_id as lookup
+    else:
+        from sim.envs.libero.suites import task_by_id as lookup
+    return lookup(task_id)
 
 
 def landmarks(name: str) -> dict[str, list[float]]:

@@ -12,13 +12,15 @@ class ExpertPolicy:
     """Privileged demonstrator; it needs plans that carry a structured subtask (oracle planner)."""
 
     def __init__(self, env):
-        from sim.experts.kitchen_r import KitchenRExpert
-
-        if env.name != "kitchen_r":
+        if env.name == "kitchen_r":
+            from sim.experts.kitchen_r import KitchenRExpert as Expert
+        elif env.name == "libero":
+            from sim.experts.libero import LiberoExpert as Expert
+        else:
             raise ValueError(f"no scripted expert for bench {env.name!r}")
         self.env = env
         self.action_dim = env.action_dim
-        self.expert = KitchenRExpert(env)
+        self.expert = Expert(env)
 
     def reset(self) -> None:
         self.expert.reset()

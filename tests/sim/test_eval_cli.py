@@ -53,6 +53,13 @@ def run(*args, timeout=300):
     (["steering.enabled=true", "steering.ablation=no-luck"], "steering.ablation must be one of"),
     (["--out", "report.png"], ".json"),
     (["--out", "/proc/no/such/report.json"], "cannot write"),
+    (["--suite", "spatial"], "--suite picks a LIBERO suite; bench 'kitchen_r' has none"),
+    (["--bench", "libero", "--suite", "kitchen"], "unknown LIBERO suite 'kitchen'"),
+    (["--bench", "libero", "--category", "spatial/12"], "category names one task of the suite"),
+    (["--bench", "libero", "--episodes", "501"], "the spatial protocol has 500 episodes"),
+    (["--bench", "libero", "--mode", "integrated"], "LIBERO is evaluated in --mode policy"),
+    (["--bench", "libero", "--policy", "flow"], "acts in 10-D, libero in 8-D"),
+    (["--bench", "libero", "bench.obs_mode=depth"], "LIBERO observations are privileged"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     r = run(*args)
@@ -67,6 +74,31 @@ def test_list_prints_every_instruction():
     rows = [line.split("\t") for line in r.stdout.splitlines()]
     assert len(rows) >= 500 and all(len(row) == 4 for row in rows)
     assert {row[2] for row in rows} == {"train", "test"}
+
+
+def test_libero_list_names_the_suites_tasks():
+    r = run("--bench", "libero", "--suite", "object", "--list")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [row[0] for row in rows] == [f"object/{i}" for i in range(10)]
+    assert rows[1][3] == "pick up the cream cheese and place it in the basket"
+
+
+@pytest.mark.slow
+def test_libero_protocol_run_with_the_expert_and_a_video(tmp_path):
+    """The real LIBERO through the CLI: the protocol's first episodes, LIBERO's checker, a report."""
+    out = tmp_path / "report.json"
+    r = run("--bench", "libero", "--suite", "spatial", "--episodes", "2", "--category", "spatial/8", "--workers", "1",
+            "--video", str(tmp_path / "v"), "video_episodes=1", "video_every=4", "--out", str(out), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["meta"]["bench"] == "libero" and report["meta"]["split"] == "spatial"
+    assert report["meta"]["policy"] == "expert"
+    eps = report["episodes"]
+    assert [(e["task_id"], e["seed"]) for e in eps] == [("spatial/8", 0), ("spatial/8", 1)]  # initial states 0, 1
+    assert all(e["error"] is None and e["length"] <= 220 for e in eps)
+    assert sum(e["success"] for e in eps) >= 1
+    assert len(list((tmp_path / "v").glob("*.mp4"))) == 1
 
 
 def test_small_run_writes_report_chart_and_video(tmp_path):

@@ -22,6 +22,8 @@ LEAD = 0.04  # m: the commanded point stays at most this far ahead of the grippe
 HOVER = 0.10  # m above the grasp point before descending
 CARRY = 0.12  # m of clearance above the destination while carrying
 REACHED = 0.008  # m: a waypoint is reached
+SETTLED = 0.025  # m: … or the gripper stopped this near it with the command on it
+STALL_STEPS = 10  # calls without motion, short of the goal: the way down is blocked
 CLOSE_STEPS = 8  # steps to close (or open) the gripper
 HOLLOW = ("bowl", "ramekin", "mug", "cup")  # grasped by the rim
 RIM_DEPTH = 0.03  # fingertips this far below a rim's top
@@ -30,6 +32,7 @@ FINGER_DROP = 0.011  # fingertips sit this far below the grip site
 DROP_HEIGHT = 0.02  # the held object's bottom this far above the destination when released
 CLOSE_AXIS_WORLD = np.array([0.0, 1.0, 0.0])  # the fingers close along world y in LIBERO's start pose
 FINGER_REACH = 0.05  # m from the grip site to an open fingertip along the closing axis
+GRASP_YAWS = tuple(np.deg2rad([0.0, 45.0, -45.0, 90.0]))  # hand turns tried for a rim grasp (within joint 7's range)
 
 
 @dataclass
@@ -109,6 +112,7 @@ def hand_hits(site: np.ndarray, axis: np.ndarray, boxes: list[Extent]) -> int:
         centre = site + side * axis * FINGER_REACH
         parts.append((centre[:2], 0.012, 0.012, tip_z, tip_z + 0.05))
     parts.append((site[:2], 0.11, 0.035, tip_z + 0.05, tip_z + 0.13))  # the hand
+    parts.append((site[:2], 0.06, 0.06, tip_z + 0.13, tip_z + 0.35))  # the wrist and forearm above it
     hits = 0
     for b in boxes:
         for xy, along, side_w, z0, z1 in parts:
@@ -146,6 +150,9 @@ class LiberoExpert:
         self.hold_offset = 0.0  # held object's bottom minus the grip site's z
         self.in_free_space = True
         self.carrot: np.ndarray | None = None  # world point commanded last
+        self.last_ee: np.ndarray | None = None  # grip site at the previous call
+        self.still = 0  # calls the gripper has not moved with its command at the goal
+        self.fallbacks: list[tuple[np.ndarray, float]] = []  # other rim grasps (point, yaw), best first
         self.yaw = 0.0  # rad about z from the start orientation (rim grasps across x turn the hand)
 
     def can_take_over(self, subtask: Subtask) -> bool:
@@ -165,16 +172,17 @@ class LiberoExpert:
             ee = self.env.data.site("gripper0_grip_site").xpos
             z = e.hi[2] - RIM_DEPTH + FINGER_DROP
             boxes = obstacles(self.env, obj)
-            best = None  # the rim point whose fingers and hand hit the fewest other things, then the nearest
-            for yaw in (0.0, np.pi / 2):
+            ranked = []  # rim points: fewest obstacles under the fingers and hand first, then the nearest
+            for yaw in GRASP_YAWS:
                 axis = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
                 for side in (1.0, -1.0):
                     p = c + side * axis * (radius - wall)
                     p[2] = z
-                    key = (hand_hits(p, axis, boxes), np.linalg.norm(ee[:2] - p[:2]) + 0.05 * (yaw > 0))
-                    if best is None or key < best[0]:
-                        best = (key, p, yaw)
-            c, self.yaw = best[1], best[2]
+                    key = (hand_hits(p, axis, boxes), np.linalg.norm(ee[:2] - p[:2]) + 0.05 * abs(yaw))
+                    ranked.append((key, len(ranked), p, yaw))
+            ranked.sort(key=lambda r: r[:2])
+            self.fallbacks = [(p, yaw) for _, _, p, yaw in ranked[1:]]
+            c, self.yaw = ranked[0][2], ranked[0][3]
         else:
             depth = min(SOLID_DEPTH, 0.5 * (e.hi[2] - e.lo[2]))
             c[2] = e.hi[2] - depth + FINGER_DROP
@@ -217,10 +225,34 @@ class LiberoExpert:
         q = self.quat if self.yaw == 0 else quat_mul(np.array([np.cos(self.yaw / 2), 0, 0, np.sin(self.yaw / 2)]), self.quat)
         return np.concatenate([env.to_base(carrot), q, [grip]])
 
+    def _stalled(self, goal_world: np.ndarray) -> bool:
+        """Commanded at ``goal_world`` but not moving for STALL_STEPS calls while still short of it."""
+        ee = self.env.data.site("gripper0_grip_site").xpos
+        moving = self.last_ee is None or np.linalg.norm(ee - self.last_ee) >= 0.001
+        commanded = self.carrot is not None and np.linalg.norm(self.carrot - goal_world) < 1e-6
+        self.still = 0 if (moving or not commanded) else self.still + 1
+        if self.still >= STALL_STEPS:
+            self.still = 0
+            return True
+        return False
+
     def _at(self, goal_world: np.ndarray) -> bool:
-        return np.linalg.norm(self.env.data.site("gripper0_grip_site").xpos - goal_world) < REACHED
+        """Within REACHED of ``goal_world``, or as near as OSC gets: the command is there, the gripper has
+        stopped within SETTLED (its steady-state error grows near the edge of the workspace)."""
+        ee = self.env.data.site("gripper0_grip_site").xpos
+        gap = np.linalg.norm(ee - goal_world)
+        if gap < REACHED:
+            return True
+        still = self.last_ee is not None and np.linalg.norm(ee - self.last_ee) < 0.001
+        commanded = self.carrot is not None and np.linalg.norm(self.carrot - goal_world) < 1e-6
+        return still and commanded and gap < SETTLED
 
     def act(self, subtask: Subtask) -> np.ndarray:
+        a = self._act(subtask)
+        self.last_ee = self.env.data.site("gripper0_grip_site").xpos.copy()
+        return a
+
+    def _act(self, subtask: Subtask) -> np.ndarray:
         env = self.env
         if self.quat is None:
             self.quat = env.observe().proprio.ee_quat.copy()
@@ -249,7 +281,11 @@ class LiberoExpert:
         if self.phase == "descend":
             if self._at(g):
                 self.phase, self.count = "close", 0
-            return self._target(g, 0.0)
+            elif self._stalled(g):  # the fingers rest on something: back up and try the next rim point
+                if self.fallbacks:
+                    self.grasp, self.yaw = self.fallbacks.pop(0)
+                self.phase = "above"
+            return self._target(self.grasp, 0.0)
         if self.phase == "close":
             self.count += 1
             if self.count >= CLOSE_STEPS:

@@ -26,6 +26,7 @@ def cli(argv, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--bench", "calvin"], "not available"),
+    (["--bench", "libero"], "libero demonstrations are not built yet"),
     (["--bench", "nope"], "unknown bench"),
     (["--episodes", "0"], "--episodes must be at least 1"),
     (["--workers", "0"], "--workers must be at least 1"),

@@ -347,7 +347,7 @@ def remote_policy(pcfg: dict):
 def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
     """Episodes stratified over categories (the perturbed split: over its variants, on the test
     split's pick-and-place tasks); each gets its own task draw and seed. LIBERO: its protocol."""
-    if cfg["bench"]["name"] == "libero":
+    if (cfg.get("bench") or {}).get("name") == "libero":
         return libero_jobs(cfg, video_dir)
     from sim.envs.kitchen_r.perturb import VARIANTS
     from sim.envs.kitchen_r.tasks import CATEGORIES, tasks_for

@@ -30,7 +30,6 @@ RIM_DEPTH = 0.03  # fingertips this far below a rim's top
 SOLID_DEPTH = 0.03  # … or below a solid object's top (at most half its height)
 FINGER_DROP = 0.011  # fingertips sit this far below the grip site
 DROP_HEIGHT = 0.02  # the held object's bottom this far above the destination when released
-CLOSE_AXIS_WORLD = np.array([0.0, 1.0, 0.0])  # the fingers close along world y in LIBERO's start pose
 FINGER_REACH = 0.05  # m from the grip site to an open fingertip along the closing axis
 GRASP_YAWS = tuple(np.deg2rad([0.0, 45.0, -45.0, 90.0]))  # hand turns tried for a rim grasp (within joint 7's range)
 
@@ -47,25 +46,22 @@ class Extent:
         return (self.lo + self.hi) / 2
 
 
-_GEOMS: dict[tuple[int, str], tuple[list[int], int]] = {}  # (id(model), name) → (collision geoms, root body)
-
-
-def _geoms(m, name: str) -> tuple[list[int], int]:
-    key = (id(m), name)
-    if key not in _GEOMS:
-        if len(_GEOMS) > 256:
-            _GEOMS.clear()
+def _geoms(env, name: str) -> tuple[list[int], int]:
+    """(collision geoms, root body) of ``name``, cached on the env for the episode's model."""
+    cache = env.geom_cache
+    if name not in cache:
+        m = env.model
         root = m.body(f"{name}_main").id if f"{name}_main" in _bodies(m) else m.body(name).id
         geoms = [g for g in range(m.ngeom) if _under(m, int(m.geom_bodyid[g]), root)
                  and not (m.geom_contype[g] == 0 and m.geom_conaffinity[g] == 0)]
-        _GEOMS[key] = (geoms, root)
-    return _GEOMS[key]
+        cache[name] = (geoms, root)
+    return cache[name]
 
 
 def extent(env, name: str) -> Extent:
     """The AABB of every collision geom in the bodies of ``name`` (``<name>_main`` and its children)."""
     m, d = env.model, env.data
-    geoms, root = _geoms(m, name)
+    geoms, root = _geoms(env, name)
     lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
     for g in geoms:
         r = m.geom_rbound[g] if m.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH else None
@@ -86,7 +82,7 @@ def extent(env, name: str) -> Extent:
 def obstacles(env, obj: str) -> list[Extent]:
     """World AABBs of every collision geom that is not ``obj``'s nor the robot's."""
     m, d = env.model, env.data
-    own = set(_geoms(m, obj)[0])
+    own = set(_geoms(env, obj)[0])
     out = []
     for g in range(m.ngeom):
         if g in own or (m.geom_contype[g] == 0 and m.geom_conaffinity[g] == 0):

@@ -62,6 +62,7 @@ class LiberoEnv:
         self.seed = 0
         self.steps = 0
         self._start: dict[str, np.ndarray] = {}
+        self.geom_cache: dict = {}  # per-episode lookups of the current model (the expert's object geoms)
 
     # ---- LIBERO plumbing ----------------------------------------------------------
     def _libero_env(self, task: LiberoTask):
@@ -116,6 +117,7 @@ class LiberoEnv:
             task = matches[0] if matches else task_by_id(task)
         self.task, self.seed, self.steps = task, int(seed), 0
         self.raw = self._libero_env(task)
+        self.geom_cache = {}
         self.raw.reset()
         self.raw.set_init_state(init_states(task.task_id)[int(seed) % INIT_STATES])
         for _ in range(NOOP_STEPS):

@@ -168,17 +168,19 @@ def _check_kitchen_r_split(cfg: dict) -> None:
 def _check_libero(cfg: dict) -> None:
     """LIBERO runs its standard protocol in policy mode; ``category`` narrows it to one task id."""
     from sim.envs.libero.install import LiberoMissing
-    from sim.envs.libero.suites import SUITES, tasks
+    from sim.envs.libero.suites import check_suite, tasks
 
     b = cfg["bench"]
-    if str(b.get("suite")) not in SUITES:
-        raise ConfigError(f"unknown LIBERO suite {b.get('suite')!r}; choose from {', '.join(SUITES)}")
+    try:
+        check_suite(b.get("suite"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if b["obs_mode"] != "privileged":
         raise ConfigError(f"LIBERO observations are privileged (object poses), got bench.obs_mode={b['obs_mode']!r}")
     if cfg["planner"].get("kind") not in (None, "subtask", "instruction"):
         raise ConfigError("LIBERO's oracle writes subtask and instruction plans (no path look-ahead yet)")
     try:
-        ids = [t.task_id for t in tasks(str(b["suite"]))]
+        ids = [t.task_id for t in tasks(b["suite"])]
     except LiberoMissing as e:
         raise ConfigError(str(e)) from None
     if cfg.get("category") is not None and cfg["category"] not in ids:
@@ -380,7 +382,7 @@ def libero_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
     task by task so a worker keeps one task's LIBERO env."""
     from sim.envs.libero.suites import INIT_STATES, tasks
 
-    pool = [t for t in tasks(str(cfg["bench"]["suite"])) if cfg.get("category") in (None, t.task_id)]
+    pool = [t for t in tasks(cfg["bench"]["suite"]) if cfg.get("category") in (None, t.task_id)]
     total = len(pool) * INIT_STATES
     n = int(cfg["episodes"])
     if n > total:

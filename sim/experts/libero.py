@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from sim.envs.libero.env import EE_SITE
 from vla_core.frames import quat_mul
 from vla_core.plans.subtask import Subtask
 
@@ -149,6 +150,7 @@ class LiberoExpert:
         self.last_ee: np.ndarray | None = None  # grip site at the previous call
         self.still = 0  # calls the gripper has not moved with its command at the goal
         self.fallbacks: list[tuple[np.ndarray, float]] = []  # other rim grasps (point, yaw), best first
+        self.last_z: float | None = None  # grip site height at the previous lowering call
         self.yaw = 0.0  # rad about z from the start orientation (rim grasps across x turn the hand)
 
     def can_take_over(self, subtask: Subtask) -> bool:
@@ -165,7 +167,7 @@ class LiberoExpert:
         if any(h in obj for h in HOLLOW):
             radius = 0.5 * min(e.hi[:2] - e.lo[:2])
             wall = 0.007  # the wall's middle, just inside the outer edge
-            ee = self.env.data.site("gripper0_grip_site").xpos
+            ee = self._ee()
             z = e.hi[2] - RIM_DEPTH + FINGER_DROP
             boxes = obstacles(self.env, obj)
             ranked = []  # rim points: fewest obstacles under the fingers and hand first, then the nearest
@@ -198,7 +200,7 @@ class LiberoExpert:
             p[2] = e.hi[2]
         # the grasp is off the object's centre (a rim): put the object's centre, not the gripper, over dest
         held = extent(env, obj).centre
-        p[:2] += env.data.site("gripper0_grip_site").xpos[:2] - held[:2]
+        p[:2] += self._ee()[:2] - held[:2]
         p[2] += DROP_HEIGHT - self.hold_offset
         return p
 
@@ -207,7 +209,7 @@ class LiberoExpert:
         """A commanded point that moves toward ``goal_world`` at SPEED, leading the gripper by at
         most LEAD (OSC lags its command; commanding the goal itself would jump at 1 m/s)."""
         env = self.env
-        ee = env.data.site("gripper0_grip_site").xpos.copy()
+        ee = self._ee()
         carrot = ee if self.carrot is None else self.carrot
         step = goal_world - carrot
         n = np.linalg.norm(step)
@@ -221,12 +223,18 @@ class LiberoExpert:
         q = self.quat if self.yaw == 0 else quat_mul(np.array([np.cos(self.yaw / 2), 0, 0, np.sin(self.yaw / 2)]), self.quat)
         return np.concatenate([env.to_base(carrot), q, [grip]])
 
+    def _ee(self) -> np.ndarray:
+        """(3,) world position of the frame LIBERO's controller drives (a copy)."""
+        return self.env.data.site(EE_SITE).xpos.copy()
+
+    def _resting_on(self, goal_world: np.ndarray) -> bool:
+        """The command is on ``goal_world`` and the gripper moved less than 1 mm since the last call."""
+        still = self.last_ee is not None and np.linalg.norm(self._ee() - self.last_ee) < 0.001
+        return still and self.carrot is not None and np.linalg.norm(self.carrot - goal_world) < 1e-6
+
     def _stalled(self, goal_world: np.ndarray) -> bool:
         """Commanded at ``goal_world`` but not moving for STALL_STEPS calls while still short of it."""
-        ee = self.env.data.site("gripper0_grip_site").xpos
-        moving = self.last_ee is None or np.linalg.norm(ee - self.last_ee) >= 0.001
-        commanded = self.carrot is not None and np.linalg.norm(self.carrot - goal_world) < 1e-6
-        self.still = 0 if (moving or not commanded) else self.still + 1
+        self.still = self.still + 1 if self._resting_on(goal_world) else 0
         if self.still >= STALL_STEPS:
             self.still = 0
             return True
@@ -235,17 +243,12 @@ class LiberoExpert:
     def _at(self, goal_world: np.ndarray) -> bool:
         """Within REACHED of ``goal_world``, or as near as OSC gets: the command is there, the gripper has
         stopped within SETTLED (its steady-state error grows near the edge of the workspace)."""
-        ee = self.env.data.site("gripper0_grip_site").xpos
-        gap = np.linalg.norm(ee - goal_world)
-        if gap < REACHED:
-            return True
-        still = self.last_ee is not None and np.linalg.norm(ee - self.last_ee) < 0.001
-        commanded = self.carrot is not None and np.linalg.norm(self.carrot - goal_world) < 1e-6
-        return still and commanded and gap < SETTLED
+        gap = np.linalg.norm(self._ee() - goal_world)
+        return gap < REACHED or (gap < SETTLED and self._resting_on(goal_world))
 
     def act(self, subtask: Subtask) -> np.ndarray:
         a = self._act(subtask)
-        self.last_ee = self.env.data.site("gripper0_grip_site").xpos.copy()
+        self.last_ee = self._ee()
         return a
 
     def _act(self, subtask: Subtask) -> np.ndarray:
@@ -267,7 +270,7 @@ class LiberoExpert:
     def _pick(self, obj: str) -> np.ndarray:
         g = self.grasp
         above = g + np.array([0, 0, HOVER])
-        ee = self.env.data.site("gripper0_grip_site").xpos
+        ee = self._ee()
         if self.phase == "above":
             self.in_free_space = True
             if self._at(above) or (np.linalg.norm(ee[:2] - g[:2]) < REACHED and ee[2] > g[2]):
@@ -293,7 +296,7 @@ class LiberoExpert:
 
     def _place(self, obj: str, dest: str) -> np.ndarray:
         env = self.env
-        ee = env.data.site("gripper0_grip_site").xpos.copy()
+        ee = self._ee()
         p = self.place_point(obj, dest)
         carry_z = max(p[2] + CARRY, ee[2]) if self.phase == "carry" else p[2] + CARRY
         if self.phase == "carry":

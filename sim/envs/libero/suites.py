@@ -53,10 +53,12 @@ class LiberoTask:
         return self.suite
 
 
-def check_suite(suite: str) -> str:
-    if suite not in SUITES:
+def check_suite(suite) -> str:
+    """The suite's name as SUITES spells it; configs and command lines turn '10' and '90' into ints."""
+    name = str(suite)
+    if name not in SUITES:
         raise ValueError(f"unknown LIBERO suite {suite!r}; choose from {', '.join(SUITES)}")
-    return suite
+    return name
 
 
 _GOAL = re.compile(r"\(:goal\s*(.*)\)\s*\)\s*$", re.S)
@@ -81,7 +83,8 @@ def parse_goals(bddl_text: str) -> tuple[tuple[str, ...], ...]:
 @functools.cache
 def tasks(suite: str) -> tuple[LiberoTask, ...]:
     """Every task of a suite, in LIBERO's order (task_order_index 0, as published results use)."""
-    bench_name = SUITES[check_suite(suite)][0]
+    suite = check_suite(suite)
+    bench_name = SUITES[suite][0]
     L = import_libero()
     from libero.libero import benchmark
 

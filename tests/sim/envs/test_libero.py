@@ -54,6 +54,15 @@ def test_every_task_has_50_initial_states_read_without_unpickling_code():
             assert t.max_steps == SUITES[suite][1] and t.goals
 
 
+def test_numeric_suite_names_from_configs_are_the_suites():
+    """`--suite 10` reaches the config as the int 10 (hydra); it names the suite '10'."""
+    from sim.envs.libero.env import LiberoEnv
+    from sim.envs.libero.suites import check_suite, tasks
+
+    assert check_suite(10) == "10" and LiberoEnv(suite=90).suite == "90"
+    assert tasks(10)[0].task_id == "10/0"
+
+
 def test_unknown_suite_and_task_are_refused():
     from sim.envs.libero.suites import task_by_id
 

@@ -31,7 +31,7 @@ def test_axis_angle_recovers_a_rotation():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task_id", ["spatial/4", "object/0"])
+@pytest.mark.parametrize("task_id", ["spatial/7", "object/0"])
 def test_the_expert_solves_a_libero_task_through_the_runtime_loop(task_id):
     from sim.envs.libero.env import LiberoEnv
     from sim.experts.policy import ExpertPolicy

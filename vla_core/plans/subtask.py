@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SUBTASK_KINDS = ("navigate", "pick", "place", "open", "close", "turn_on", "turn_off", "switch_on", "switch_off")
+SUBTASK_KINDS = ("navigate", "pick", "place", "open", "close", "turn_on", "turn_off", "switch_on", "switch_off",
+                 # CALVIN's table-top primitives (sim/envs/calvin/tasks.py)
+                 "rotate_left", "rotate_right", "push_left", "push_right", "slide_left", "slide_right",
+                 "push_into", "stack", "unstack")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,11 @@ class Subtask:
         if self.kind == "navigate":
             return f"navigate to the {name(self.target)}"
         if self.kind == "place":
-            prep = "in" if "bowl" in self.dest else "on"
+            prep = "in" if any(w in self.dest for w in ("bowl", "drawer", "slider")) else "on"
             return f"place the {name(self.target)} {prep} the {name(self.dest)}"
+        if self.kind in ("rotate_left", "rotate_right", "push_left", "push_right", "slide_left", "slide_right"):
+            verb, side = self.kind.split("_")
+            return f"{verb} the {name(self.target)} {side}"
+        if self.kind == "push_into":
+            return f"push the {name(self.target)} into the drawer"
         return f"{name(self.kind)} the {name(self.target)}"

@@ -16,6 +16,8 @@ class ExpertPolicy:
             from sim.experts.kitchen_r import KitchenRExpert as Expert
         elif env.name == "libero":
             from sim.experts.libero import LiberoExpert as Expert
+        elif env.name == "calvin":
+            from sim.experts.calvin import CalvinExpert as Expert
         else:
             raise ValueError(f"no scripted expert for bench {env.name!r}")
         self.env = env

@@ -21,10 +21,14 @@ TABLE_Y = (-0.38, 0.38)
 
 CABINET_X = (0.6, 0.76)  # the slider cabinet's bays, front to back
 CABINET_WIDTH = 0.5  # two bays, 0.25 m each
-CABINET_HEIGHT = 0.28  # bay height: room for a top-down hand over a block
-SIDE_PANEL = 0.09  # the cabinet's side beside the bays that carries the switch
-DOOR_TRAVEL = 0.25  # the sliding door moves one bay: 0 covers the right bay, 0.25 the left
-DOOR_HANDLE_X = (0.54, 0.59)  # the door's handle sticks out toward the robot
+BAY_FLOOR = 0.91  # z of the bays' floor board
+BAY_WALL = 0.96  # z of the bays' wall tops: a top-down hand clears them over a block
+TOWER_TOP = 1.1  # the side tower beside the bays carries the switch, the bulb stands on it
+SIDE_PANEL = 0.09  # the tower's width
+# CALVIN's sliding door is a vertical panel in front of its cabinet; ours is a lid that slides
+# over the bays' top (one bay covered at a time), so a top-down hand reaches the open bay
+DOOR_TRAVEL = 0.25  # the lid moves one bay: 0 covers the right bay, 0.25 the left
+LID_Z = 0.97  # underside of the lid
 DRAWER_Y_HALF = 0.13
 DRAWER_X = (0.35, 0.6)  # the closed drawer's box under the top (behind its front panel)
 DRAWER_FLOOR = 0.74  # z of the drawer's inner floor
@@ -32,8 +36,9 @@ DRAWER_TRAVEL = 0.16  # fully open: the front panel stands 16 cm toward the robo
 DRAWER_HANDLE_X = (0.27, 0.33)
 DRAWER_HANDLE_Z = 0.81
 BUTTON_TRAVEL = 0.012
-SWITCH_TRAVEL = 0.08  # the switch lever slides up this far on the cabinet's side
-SWITCH_Z = 0.96  # the switch handle's height when down
+SWITCH_TRAVEL = 0.08  # the switch lever slides up this far on the tower's front
+SWITCH_Z = 0.97  # the switch handle's height when down
+SWITCH_X = (0.52, 0.59)  # the switch handle sticks out toward the robot
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,11 @@ class Layout:
 
     @property
     def bulb_xyz(self) -> tuple[float, float, float]:
-        return (sum(CABINET_X) / 2, self.switch_y, DESK_TOP + CABINET_HEIGHT + 0.06)
+        return (sum(CABINET_X) / 2, self.switch_y, TOWER_TOP + 0.035)
 
     @property
     def switch_y(self) -> float:
-        """The switch's slot, on the cabinet's front face beside the bays."""
+        """The switch's slot, on the front of the tower beside the bays."""
         return self.cabinet_y + self.side * (CABINET_WIDTH / 2 + SIDE_PANEL / 2)
 
     def bay_y(self, bay: str) -> float:

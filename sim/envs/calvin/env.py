@@ -154,7 +154,7 @@ class CalvinEnv:
                 bay = where.split("_")[1]
                 xy = np.array([sum(C.CABINET_X) / 2 + rng.uniform(-0.02, 0.02),
                                self.layout.bay_y(bay) + rng.uniform(-0.03, 0.03)])
-                z = C.DESK_TOP + 0.01 + b.half[2] + 0.001
+                z = C.BAY_FLOOR + b.half[2] + 0.001
                 yaw = rng.uniform(-np.pi / 8, np.pi / 8)
             d.qpos[adr:adr + 3] = (xy[0], xy[1], z)
             d.qpos[adr + 3:adr + 7] = yaw_quat(yaw)
@@ -235,7 +235,7 @@ class CalvinEnv:
     def keypoints_world(self) -> np.ndarray:
         """(K, 3) privileged keypoints (KEYPOINT_NAMES) in the world frame."""
         d = self.data
-        bay_z = C.DESK_TOP + 0.01
+        bay_z = C.BAY_FLOOR
         fixed = iter([(sum(C.CABINET_X) / 2, self.layout.bay_y("left"), bay_z),
                       (sum(C.CABINET_X) / 2, self.layout.bay_y("right"), bay_z)])
         return np.array([d.xpos[i] if kind == "body" else d.site_xpos[i] if kind == "site" else next(fixed)

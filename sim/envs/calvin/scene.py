@@ -33,51 +33,50 @@ def _desk(lay: C.Layout) -> str:
 
 
 def _cabinet(lay: C.Layout) -> str:
-    """Two bays on the desk behind a sliding door; a side panel with the switch; the bulb on top."""
+    """Two low bays on the desk under a sliding lid; a tower beside them with the switch on its
+    front and the lightbulb on top."""
     cx0, cx1 = C.CABINET_X
-    w, h, top = C.CABINET_WIDTH, C.CABINET_HEIGHT, C.DESK_TOP
+    xm = (cx0 + cx1) / 2
+    w, top, wall = C.CABINET_WIDTH, C.DESK_TOP, C.BAY_WALL
     yc, s = lay.cabinet_y, lay.side
     ym, yM = yc - w / 2, yc + w / 2
-    panel_y = (yM, yM + C.SIDE_PANEL) if s > 0 else (ym - C.SIDE_PANEL, ym)
-    lo, hi = min(ym, panel_y[0]), max(yM, panel_y[1])
+    ty = (yM, yM + C.SIDE_PANEL) if s > 0 else (ym - C.SIDE_PANEL, ym)
     mat = 'material="cabinet"'
+    wz, wh = (C.BAY_FLOOR + wall) / 2, (wall - C.BAY_FLOOR) / 2
     g = [
-        _box("cabinet_back", ((cx0 + cx1) / 2 + (cx1 - cx0) / 2 + 0.01, (lo + hi) / 2, top + h / 2), (0.01, (hi - lo) / 2, h / 2), mat),
-        _box("cabinet_roof", ((cx0 + cx1) / 2, (lo + hi) / 2, top + h + 0.01), ((cx1 - cx0) / 2 + 0.02, (hi - lo) / 2, 0.01), mat),
-        _box("cabinet_wall_l", ((cx0 + cx1) / 2, yM + 0.005, top + h / 2), ((cx1 - cx0) / 2, 0.005, h / 2), mat),
-        _box("cabinet_wall_r", ((cx0 + cx1) / 2, ym - 0.005, top + h / 2), ((cx1 - cx0) / 2, 0.005, h / 2), mat),
-        _box("cabinet_mid", ((cx0 + cx1) / 2 + 0.04, yc, top + h / 2), ((cx1 - cx0) / 2 - 0.04, 0.004, h / 2), mat),
-        _box("cabinet_panel", ((cx0 + cx1) / 2, (panel_y[0] + panel_y[1]) / 2, top + h / 2),
-             ((cx1 - cx0) / 2, (panel_y[1] - panel_y[0]) / 2, h / 2), mat),
-        # the bays' floor, a thin board on the desk: what "in the slider" rests on
-        _box("slider_floor", ((cx0 + cx1) / 2, yc, top + 0.005), ((cx1 - cx0) / 2, w / 2, 0.005), 'material="board"'),
+        # the bays' floor board: what "in the slider" rests on
+        _box("slider_floor", (xm, yc, (top + C.BAY_FLOOR) / 2), ((cx1 - cx0) / 2, w / 2, (C.BAY_FLOOR - top) / 2),
+             'material="board"'),
+        _box("bay_front", (cx0 - 0.005, yc, wz), (0.005, w / 2, wh), mat),
+        _box("bay_back", (cx1 + 0.005, yc, wz), (0.005, w / 2, wh), mat),
+        _box("bay_wall_l", (xm, yM - 0.005, wz), ((cx1 - cx0) / 2, 0.005, wh), mat),
+        _box("bay_wall_r", (xm, ym + 0.005, wz), ((cx1 - cx0) / 2, 0.005, wh), mat),
+        _box("bay_mid", (xm, yc, wz), ((cx1 - cx0) / 2, 0.004, wh), mat),
+        _box("tower", (xm, (ty[0] + ty[1]) / 2, (top + C.TOWER_TOP) / 2),
+             ((cx1 - cx0) / 2 + 0.01, (ty[1] - ty[0]) / 2, (C.TOWER_TOP - top) / 2), mat),
     ]
     bx, by, bz = lay.bulb_xyz
     g.append(f'<geom name="bulb_glass" type="sphere" pos="{bx:.4f} {by:.4f} {bz:.4f}" size="0.03" rgba="0.9 0.9 0.85 0.6" '
              'contype="0" conaffinity="0"/>')
-    # the sliding door: one bay wide, on a rail in front of the bays; qpos 0 covers the right bay
-    dy = yc - w / 4
-    door = (
-        f'<body name="slider" pos="{cx0 - 0.008:.4f} {dy:.4f} {top + h / 2:.4f}">'
+    # the lid: one bay wide, sliding along y on the bay walls; qpos 0 covers the right bay
+    lid = (
+        f'<body name="slider" pos="{xm:.4f} {yc - w / 4:.4f} {C.LID_Z + 0.005:.4f}">'
         f'<joint name="slider_joint" type="slide" axis="0 1 0" range="0 {C.DOOR_TRAVEL}" damping="20" frictionloss="2"/>'
-        '<inertial pos="0 0 0" mass="1" diaginertia="0.01 0.01 0.01"/>'
-        + _box("slider_door", (0, 0, 0.01), (0.006, w / 4 - 0.004, h / 2 - 0.012), 'material="door"')
-        + _box("slider_handle", ((C.DOOR_HANDLE_X[0] + C.DOOR_HANDLE_X[1]) / 2 - (cx0 - 0.008), 0, 0.0),
-               ((C.DOOR_HANDLE_X[1] - C.DOOR_HANDLE_X[0]) / 2, 0.011, 0.05), 'material="handle"')
-        + '<site name="slider_handle_site" pos="{:.4f} 0 0" size="0.005" rgba="0 0 0 0"/></body>'.format(
-            C.DOOR_HANDLE_X[0] + 0.015 - (cx0 - 0.008))
+        '<inertial pos="0 0 0" mass="0.5" diaginertia="0.005 0.005 0.005"/>'
+        + _box("slider_door", (0, 0, 0), ((cx1 - cx0) / 2 + 0.01, w / 4, 0.005), 'material="door"')
+        + _box("slider_handle", (-0.04, 0, 0.025), (0.011, 0.011, 0.02), 'material="handle"')
+        + '<site name="slider_handle_site" pos="-0.04 0 0.03" size="0.005" rgba="0 0 0 0"/></body>'
     )
-    # the switch: a lever that slides up its slot in the side panel; up = bulb on
-    sy = lay.switch_y
-    hx = (C.DOOR_HANDLE_X[0] + cx0) / 2
+    # the switch: a lever sliding up the tower's front; up = bulb on
+    sx = (C.SWITCH_X[0] + C.SWITCH_X[1]) / 2
     switch = (
-        f'<body name="switch" pos="{hx:.4f} {sy:.4f} {C.SWITCH_Z:.4f}">'
+        f'<body name="switch" pos="{sx:.4f} {lay.switch_y:.4f} {C.SWITCH_Z:.4f}">'
         f'<joint name="switch_joint" type="slide" axis="0 0 1" range="0 {C.SWITCH_TRAVEL}" damping="10" frictionloss="3"/>'
         '<inertial pos="0 0 0" mass="0.2" diaginertia="0.001 0.001 0.001"/>'
-        + _box("switch_handle", (0, 0, 0), ((cx0 - C.DOOR_HANDLE_X[0]) / 2, 0.011, 0.012), 'material="handle"')
-        + '<site name="switch_site" pos="-0.015 0 0" size="0.005" rgba="0 0 0 0"/></body>'
+        + _box("switch_handle", (0, 0, 0), ((C.SWITCH_X[1] - C.SWITCH_X[0]) / 2, 0.011, 0.012), 'material="handle"')
+        + '<site name="switch_site" pos="-0.01 0 0" size="0.005" rgba="0 0 0 0"/></body>'
     )
-    return "".join(g) + door + switch
+    return "".join(g) + lid + switch
 
 
 def _drawer(lay: C.Layout) -> str:
@@ -111,7 +110,7 @@ def _button(lay: C.Layout) -> str:
     lx, ly = lay.led_xy
     top = C.DESK_TOP
     return (
-        _box("button_base", (bx, by, top + 0.008), (0.035, 0.035, 0.008), 'material="frame"')
+        _box("button_base", (bx, by, top + 0.008), (0.035, 0.035, 0.008), 'material="frame" contype="0" conaffinity="0"')
         + f'<body name="button" pos="{bx:.4f} {by:.4f} {top + 0.028:.4f}">'
         f'<joint name="button_joint" type="slide" axis="0 0 -1" range="0 {C.BUTTON_TRAVEL}" stiffness="300" '
         'springref="0" damping="5"/>'
@@ -186,14 +185,14 @@ def build_xml(layout: str) -> str:
     <light directional="true" diffuse=".6 .6 .6" pos="0.5 0 3" dir="0 0 -1" castshadow="false"/>
     <light directional="true" diffuse=".3 .3 .3" pos="-1 -1 2" dir="1 1 -1" castshadow="false"/>
     <geom name="floor" type="plane" size="3 3 0.1" material="floor"/>
-    {_camera("static", (0.45, -1.05, 1.65), (0.5, 0.0, 0.95), 55)}
+    {_camera("static", (1.35, -0.45, 1.55), (0.45, 0.0, 0.95), 60)}
     {_camera("overhead", (0.3, 0.0, 2.2), (0.5, 0.0, 0.9), 60)}
     <body name="base" pos="0 0 0">
       <joint name="base_x" type="slide" axis="1 0 0" damping="50"/>
       <joint name="base_y" type="slide" axis="0 1 0" damping="50"/>
       <joint name="base_yaw" type="hinge" axis="0 0 1" damping="20"/>
       <inertial pos="0 0 0.3" mass="70" diaginertia="4 4 6"/>
-      <geom name="pedestal" type="box" size="0.08 0.08 {mz / 2 - 0.005:.4f}" pos="{mx:g} {my:g} {mz / 2 - 0.005:.4f}" material="pedestal"/>
+      <geom name="pedestal" type="box" size="0.08 0.08 {mz / 2 - 0.005:.4f}" pos="{mx:g} {my:g} {mz / 2 - 0.005:.4f}" material="pedestal" contype="0" conaffinity="0"/>
       <body name="arm_mount" pos="{mx:g} {my:g} {mz:g}">
         <include file="{fa}/chain.xml"/>
       </body>

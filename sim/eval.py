@@ -6,6 +6,8 @@
   python sim/eval.py --bench kitchen_r bench.obs_mode=depth  # hydra overrides after the flags
   python sim/eval.py --bench libero --suite spatial --episodes 20   # the real LIBERO, scripted expert
   python sim/eval.py --bench libero --suite spatial --episodes 500  # its full protocol (10 tasks x 50 states)
+  python sim/eval.py --bench calvin --episodes 50            # CALVIN-style chains (layout D), scripted expert
+  python sim/eval.py --bench calvin --episodes 1000          # the full protocol: success 1..5 in a row, avg length
 
 Prints a per-category table (success with a 95% Wilson interval, mean length) and
 writes a JSON report, a PNG bar chart next to it, and optional MP4 rollouts.
@@ -46,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", help="policy config (configs/policy): expert, diffusion, flow, remote (a policy "
                    "server: policy.server=HOST:PORT, started with python -m vla_core.serve)")
     p.add_argument("--checkpoint", help="policy checkpoint folder (config.json + model.safetensors)")
-    p.add_argument("--episodes", type=int, help="number of episodes (stratified over categories)")
+    p.add_argument("--episodes", type=int, help="number of episodes (stratified over categories; CALVIN: the "
+                   "first N of its 1000 chains)")
     p.add_argument("--split", choices=("train", "test", "perturbed"), help="task split; perturbed: the test "
                    "split's pick-and-place tasks in changed scenes (an obstacle in the way, the object shifted "
                    "aside, clutter), where touching the obstacle or knocking the clutter fails the episode")
@@ -90,8 +93,9 @@ def compose(args: argparse.Namespace) -> dict:
         overrides.append(f"planner={args.planner}")
     if args.policy:
         overrides.append(f"policy={args.policy}")
-    elif (args.mode == "planner" or args.bench == "libero") and not any(o.startswith("policy=") for o in args.overrides):
-        # planner mode scores along the expert's episodes, whatever the default; no LIBERO policy ships yet
+    elif (args.mode == "planner" or args.bench in ("libero", "calvin")) and not any(
+            o.startswith("policy=") for o in args.overrides):
+        # planner mode scores along the expert's episodes, whatever the default; no LIBERO/CALVIN policy ships yet
         overrides.append("policy=expert")
     if args.checkpoint:
         overrides.append(f"policy.checkpoint={args.checkpoint}")
@@ -117,6 +121,10 @@ def list_tasks(bench: str, suite: str | None) -> int:
             pool = tasks(suite or "spatial")
         except (ValueError, LiberoMissing) as e:  # an unknown suite, or LIBERO not installed
             raise UsageError(str(e)) from None
+    elif bench == "calvin":
+        from sim.envs.calvin.tasks import all_tasks
+
+        pool = all_tasks()
     else:
         from sim.envs.kitchen_r.tasks import all_tasks
 
@@ -170,9 +178,10 @@ def run(cfg: dict, argv: list[str]) -> int:
         except OSError as e:
             raise ConfigError(f"{what}: cannot write to {folder}: {e.strerror or e}") from None
     jobs = plan_jobs(cfg, video_dir)
-    libero = cfg["bench"]["name"] == "libero"  # its episodes come from a suite, not a split
-    split_name = str(cfg["bench"]["suite"]) if libero else cfg["split"]
-    split = f"{split_name} suite" if libero else f"{split_name} split"
+    bench = cfg["bench"]["name"]  # LIBERO's episodes come from a suite, CALVIN's from chains in a layout
+    split_name = {"libero": str(cfg["bench"].get("suite")), "calvin": f"layout {cfg['bench'].get('layout')}"}.get(
+        bench, cfg["split"])
+    split = {"libero": f"{split_name} suite", "calvin": f"{split_name} chains"}.get(bench, f"{split_name} split")
     results: list[EpisodeResult] = []
     start = time.perf_counter()
     bar = tqdm(total=len(jobs), desc=f"{cfg['bench']['name']} {split}", unit="ep", file=sys.stderr)
@@ -225,6 +234,13 @@ def run(cfg: dict, argv: list[str]) -> int:
         by_cat["all"] = mean_metrics([r.plan_metrics for r in results if r.plan_metrics])
         meta["plan_metrics"] = by_cat
         print(format_plan_metrics(by_cat))
+    if bench == "calvin":
+        from vla_core.eval.stats import chain_stats
+
+        meta["chains"] = chain_stats([r.goals_met for r in results], [r.goals_total for r in results])
+        c = meta["chains"]
+        print("tasks completed in a row: " + "  ".join(f"{k}: {100 * v:.1f}%" for k, v in c["in_a_row"].items())
+              + f"  · avg. length {c['avg_len']:.2f} (of {c['chain_len']})")
     write_json(out, meta=meta, results=results, stats=stats)
     steered = f" · steering {meta['steering']}" if meta["steering"] != "off" else ""
     plot_success(stats, out.with_suffix(".png"), f"{meta['bench']} · {meta['mode']} · {meta['planner']}+{meta['policy']}"

@@ -58,8 +58,9 @@ def check_config(cfg: dict) -> None:
     """Reject what cannot run before any process starts: every key the run reads."""
     if cfg["mode"] not in ("planner", "policy", "integrated"):
         raise ConfigError(f"unknown mode {cfg['mode']!r}; choose planner, policy or integrated")
-    if cfg["bench"]["name"] == "libero" and cfg["mode"] != "policy":
-        raise ConfigError("LIBERO is evaluated in --mode policy (no learned planner is trained on it yet)")
+    if cfg["bench"]["name"] in ("libero", "calvin") and cfg["mode"] != "policy":
+        raise ConfigError(f"{cfg['bench']['name'].upper()} is evaluated in --mode policy (no learned planner is "
+                          "trained on it yet)")
     if cfg["planner"]["name"] not in PLANNERS:
         raise ConfigError(f"unknown planner {cfg['planner']['name']!r}; available: {', '.join(PLANNERS)}")
     if cfg["mode"] == "policy" and cfg["planner"]["name"] != "oracle":
@@ -133,6 +134,8 @@ def check_config(cfg: dict) -> None:
                               f"choose from {', '.join(SAMPLERS[doc['model']['kind']])}")
     if cfg["bench"]["name"] == "libero":
         _check_libero(cfg)
+    elif cfg["bench"]["name"] == "calvin":
+        _check_calvin(cfg)
     else:
         _check_kitchen_r_split(cfg)
     _check_steering(cfg)
@@ -187,6 +190,26 @@ def _check_libero(cfg: dict) -> None:
         raise ConfigError(f"category names one task of the suite: {', '.join(ids)}; got {cfg['category']!r}")
 
 
+def _check_calvin(cfg: dict) -> None:
+    """CALVIN runs its chain protocol in one layout; ``episodes`` counts chains."""
+    from sim.envs.calvin.catalog import check_layout
+    from sim.envs.calvin.tasks import NUM_CHAINS
+
+    b = cfg["bench"]
+    try:
+        b["layout"] = check_layout(b.get("layout"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if b["obs_mode"] != "privileged":
+        raise ConfigError(f"CALVIN observations are privileged (block and fixture poses), got bench.obs_mode={b['obs_mode']!r}")
+    if cfg["planner"].get("kind") not in (None, "subtask", "instruction"):
+        raise ConfigError("CALVIN's oracle writes subtask plans (no path look-ahead yet)")
+    if cfg.get("category") is not None:
+        raise ConfigError("CALVIN's protocol runs whole chains: --category does not apply")
+    if int(cfg["episodes"]) > NUM_CHAINS:
+        raise ConfigError(f"the CALVIN protocol has {NUM_CHAINS} chains; --episodes {cfg['episodes']} asks for more")
+
+
 def guidance_config(cfg: dict):
     """The GuidanceConfig an eval config's ``steering`` block names (its ablation applied)."""
     from vla_core.steering.guidance import GuidanceConfig
@@ -237,7 +260,7 @@ class EpisodeRunner:
     def __init__(self, cfg: dict, policy=None):
         b = cfg["bench"]
         self.cfg = cfg
-        self.env = make_env(b["name"], suite=b.get("suite"), obs_mode=b["obs_mode"],
+        self.env = make_env(b["name"], suite=b.get("suite"), layout=b.get("layout"), obs_mode=b["obs_mode"],
                             cameras=tuple(b.get("cameras") or ()), image_size=int(b["image_size"]))
         self.shadow = None  # --mode planner: the learned planner, asked at every step the oracle plans
         if cfg.get("mode") == "planner":
@@ -258,6 +281,8 @@ class EpisodeRunner:
         self.loop_config = LoopConfig(n_exec=int(n_exec), replan=cfg.get("replan") or "chunk")
 
     def run(self, job: Job) -> EpisodeResult:
+        if self.cfg["bench"]["name"] == "calvin":
+            return self.run_chain(job)
         task = task_by_id(self.cfg["bench"]["name"], job.task_id)
         category = f"{task.category}/{job.variant}" if job.variant else task.category
         if hasattr(self.env, "set_variant"):
@@ -294,6 +319,44 @@ class EpisodeRunner:
         except Exception as e:  # one broken episode must not take the run down
             return EpisodeResult(task.task_id, task.instruction, category, task.split, job.seed, False, 0, 0,
                                  len(task.goals), 0.0, job.video, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+    def run_chain(self, job: Job) -> EpisodeResult:
+        """CALVIN's long-horizon protocol: chain ``job.seed``'s five instructions one after another
+        from its start state, no reset between them, each judged on its own and the chain stopped
+        at the first failure. goals_met = instructions completed in a row."""
+        from sim.envs.calvin.tasks import chains
+
+        chain = chains()[job.seed]
+        writer = VideoWriter(job.video, fps=10 / int(self.cfg["video_every"])) if job.video else None
+        every = int(self.cfg["video_every"])
+        cameras = VIDEO_CAMERAS["calvin"]
+
+        def record(ev: StepEvent) -> None:
+            if writer is not None and ev.t % every == 0:
+                writer.append(tile_frames([self.env.render(c, 240, 320) for c in cameras]))
+
+        loop = RuntimeLoop(self.env, self.planner, self.policy, self.loop_config, on_step=record)
+        text = " → ".join(chain.tasks)
+        done, steps, wall = 0, 0, 0.0
+        try:
+            obs = self.env.reset(job.seed, chain.tasks[0], start=chain.start_state)
+            for i, name in enumerate(chain.tasks):
+                if i:
+                    obs = self.env.set_task(name)
+                out = loop.run_from(obs)
+                steps, wall = steps + out.length, wall + out.wall_time_s
+                if not out.success:
+                    break
+                done += 1
+            return EpisodeResult(job.task_id, text, "chains", "calvin", job.seed, done == len(chain.tasks), steps,
+                                 done, len(chain.tasks), wall, job.video)
+        except Exception as e:  # one broken chain must not take the run down
+            return EpisodeResult(job.task_id, text, "chains", "calvin", job.seed, False, steps, done,
+                                 len(chain.tasks), wall, job.video, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
         finally:
             if writer is not None:
                 writer.close()
@@ -351,6 +414,8 @@ def plan_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
     split's pick-and-place tasks); each gets its own task draw and seed. LIBERO: its protocol."""
     if (cfg.get("bench") or {}).get("name") == "libero":
         return libero_jobs(cfg, video_dir)
+    if (cfg.get("bench") or {}).get("name") == "calvin":
+        return calvin_jobs(cfg, video_dir)
     from sim.envs.kitchen_r.perturb import VARIANTS
     from sim.envs.kitchen_r.tasks import CATEGORIES, tasks_for
 
@@ -395,4 +460,15 @@ def libero_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
         if video_dir and index < int(cfg["video_episodes"]):
             video = str(Path(video_dir) / f"ep{index:04d}_{pool[k].task_id.replace('/', '_')}.mp4")
         jobs.append(Job(index, pool[k].task_id, state, video))
+    return jobs
+
+
+def calvin_jobs(cfg: dict, video_dir: str | None) -> list[Job]:
+    """The first N of CALVIN's fixed 1000 chains; a job's seed is its chain's index."""
+    from sim.envs.calvin.tasks import chains
+
+    jobs = []
+    for i, chain in enumerate(chains()[: int(cfg["episodes"])]):
+        video = str(Path(video_dir) / f"chain{i:04d}.mp4") if video_dir and i < int(cfg["video_episodes"]) else None
+        jobs.append(Job(i, f"calvin/{chain.tasks[0]}", chain.index, video))
     return jobs

@@ -3,13 +3,12 @@ is not available yet."""
 
 from __future__ import annotations
 
-AVAILABLE = ("kitchen_r", "libero")
-NOT_YET = {
-    "calvin": "the MuJoCo re-creation of CALVIN is not built yet (its own issue)",
-}
+AVAILABLE = ("kitchen_r", "libero", "calvin")
+NOT_YET: dict[str, str] = {}
 BENCHES = AVAILABLE + tuple(NOT_YET)
-ACTION_DIM = {"kitchen_r": 10, "libero": 8}  # mobile (base + arm) vs fixed-base arm actions (vla_core.actions)
-VIDEO_CAMERAS = {"kitchen_r": ("overview", "head"), "libero": ("agentview", "robot0_eye_in_hand")}
+ACTION_DIM = {"kitchen_r": 10, "libero": 8, "calvin": 8}  # mobile (base + arm) vs fixed-base arm actions (vla_core.actions)
+VIDEO_CAMERAS = {"kitchen_r": ("overview", "head"), "libero": ("agentview", "robot0_eye_in_hand"),
+                 "calvin": ("static", "overhead")}
 
 
 class BenchUnavailable(ValueError):
@@ -23,13 +22,17 @@ def _check(name: str) -> None:
         raise BenchUnavailable(f"unknown bench {name!r}; choose from {', '.join(BENCHES)}")
 
 
-def make_env(name: str, suite: str | None = None, **kwargs):
-    """The bench's env; ``suite`` picks LIBERO's suite (ignored elsewhere)."""
+def make_env(name: str, suite: str | None = None, layout: str | None = None, **kwargs):
+    """The bench's env; ``suite`` picks LIBERO's suite, ``layout`` CALVIN's scene (A-D; ignored elsewhere)."""
     _check(name)
     if name == "kitchen_r":
         from sim.envs.kitchen_r.env import KitchenREnv
 
         return KitchenREnv(**kwargs)
+    if name == "calvin":
+        from sim.envs.calvin.env import CalvinEnv
+
+        return CalvinEnv(layout=layout or "D", **kwargs)
     from sim.envs.libero.env import LiberoEnv
 
     return LiberoEnv(suite=suite or "spatial", **kwargs)
@@ -40,6 +43,8 @@ def task_by_id(name: str, task_id: str):
     _check(name)
     if name == "kitchen_r":
         from sim.envs.kitchen_r.tasks import task_by_id as lookup
+    elif name == "calvin":
+        from sim.envs.calvin.tasks import task_by_id as lookup
     else:
         from sim.envs.libero.suites import task_by_id as lookup
     return lookup(task_id)

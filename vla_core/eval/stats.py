@@ -80,3 +80,14 @@ def summarize(results: list[EpisodeResult]) -> list[CategoryStats]:
     for r in results:
         by_cat[r.category].append(r)
     return [_stats(c, by_cat[c]) for c in sorted(by_cat)] + [_stats(ALL, list(results))]
+
+
+def chain_stats(done: list[int], lengths: list[int]) -> dict[str, Any]:
+    """CALVIN's long-horizon numbers from each chain's count of instructions completed in a row:
+    the share of chains with at least k done (k = 1..L) and the average count."""
+    if not done:
+        return {"chains": 0, "chain_len": 0, "in_a_row": {}, "avg_len": 0.0}
+    L = max(lengths)
+    return {"chains": len(done), "chain_len": L,
+            "in_a_row": {str(k): sum(d >= k for d in done) / len(done) for k in range(1, L + 1)},
+            "avg_len": sum(done) / len(done)}

@@ -194,9 +194,13 @@ class RuntimeLoop:
         self.stepper.request_replan()
 
     def run_episode(self, seed: int, task) -> Outcome:
+        return self.run_from(self.env.reset(seed, task))
+
+    def run_from(self, obs: Observation) -> Outcome:
+        """Run the env's current task from ``obs`` without a reset (CALVIN's chains go on from
+        wherever the last instruction left the scene); planner and policy start afresh."""
         start = time.perf_counter()
         env = self.env
-        obs = env.reset(seed, task)
         stepper = self.stepper
         stepper.subtask_done = getattr(env, "subtask_done", None)
         stepper.reset(obs.task)

@@ -74,13 +74,25 @@ class CalvinExpert:
         if self.script is None or subtask != self.for_subtask:
             ee, quat = self._ee()
             self.ee_cmd, self.quat_cmd = ee.copy(), quat.copy()
-            self.grip = 1.0 if self._held() else 0.0
-            self.script, self.for_subtask = self._script(subtask), subtask
+            holding = self._held() is not None
+            self.grip = 1.0 if holding else self.grip
+            self.script, self.for_subtask = self._let_go_then(self._script(subtask), holding), subtask
         try:
             self.last = next(self.script)
         except StopIteration:  # done (or gave up): hold still; the protocol judges
             self.last = self._action()
         return self.last
+
+    def _let_go_then(self, script: Script, holding: bool) -> Script:
+        """The last instruction may have been judged done mid-drag (a handle still in the hand):
+        open and back away from the handle before the next script moves the arm."""
+        if not holding and self.env.robot.gripper_width(self.env.data) < 0.075:
+            yield from self._hold(0.0)
+            ee = self._ee()[0]
+            if ee[2] < SAFE_Z - 0.05:
+                away = [-0.06, 0, 0] if ee[0] > C.SWITCH_X[0] - 0.04 and ee[2] < C.TOWER_TOP else [0, 0, 0.06]
+                yield from self._move(self.ee_cmd + away, speed=SLOW)
+        yield from script
 
     def _script(self, s: Subtask) -> Script:
         if s.kind == "pick":
@@ -162,9 +174,21 @@ class CalvinExpert:
         yield from self._move([target[0], target[1], SAFE_Z], yaw)
         yield from self._move(target + [0, 0, hover], yaw)
 
+    def _clear_bay(self, bay: str) -> Script:
+        """Slide the lid all the way off ``bay`` (an instruction judged done part-way leaves it over
+        the bay's edge, where it would catch the hand)."""
+        q = float(self.env.data.joint("slider_joint").qpos[0])
+        if bay == "left" and q > 0.02:
+            yield from self._drag("slider_handle_site", [0, -(q + 0.01), 0])
+        elif bay == "right" and q < C.DOOR_TRAVEL - 0.02:
+            yield from self._drag("slider_handle_site", [0, C.DOOR_TRAVEL - q + 0.01, 0])
+
     def _grasp(self, block: str) -> Script:
         """Open, over the block, down, close, lift 12 cm."""
         spec = C.BLOCK_BY_NAME[block]
+        where = self.env.scene_info().locations[block]
+        if where.startswith("slider_"):
+            yield from self._clear_bay(where.split("_")[1])
         yield from self._hold(0.0, 3)
         yaw = self._grasp_yaw(block)
         p = self._pos(block)
@@ -195,13 +219,23 @@ class CalvinExpert:
         if dest == "slider":
             lid_over_right = self.env.data.joint("slider_joint").qpos[0] < C.DOOR_TRAVEL / 2
             bay = "left" if lid_over_right else "right"
-            spot, floor = (sum(C.CABINET_X) / 2, self.env.layout.bay_y(bay)), C.BAY_FLOOR
+            spot, floor = self._bay_spot(block, bay), C.BAY_FLOOR
         else:
             open_by = float(self.env.data.joint("drawer_joint").qpos[0])
             front = C.DRAWER_X[0] - open_by  # the drawer front's inner face
             spot, floor = ((front + C.DESK_X[0]) / 2, self.env.layout.drawer_y), C.DRAWER_FLOOR
         yield from self._release_over(block, spot, floor)
         yield from self._move([self.ee_cmd[0], self.ee_cmd[1], SAFE_Z])
+
+    def _bay_spot(self, block: str, bay: str) -> tuple[float, float]:
+        """The open bay's middle, or its free half when another block already sits there."""
+        x, y = sum(C.CABINET_X) / 2, self.env.layout.bay_y(bay)
+        info = self.env.scene_info()
+        there = [b for b, loc in info.locations.items() if loc == f"slider_{bay}" and b != block]
+        if there:
+            other = info.pos[there[0]][1]
+            y += -0.055 if other > y else 0.055
+        return x, y
 
     def _push_into_block(self) -> str:
         """The table block nearest the drawer (the expert carries it over the edge)."""

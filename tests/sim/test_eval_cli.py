@@ -18,7 +18,12 @@ def run(*args, timeout=300):
 
 @pytest.mark.parametrize("args, message", [
     (["--bench", "nope"], "unknown bench"),
-    (["--bench", "calvin"], "not available"),
+    (["--bench", "calvin", "--episodes", "1001"], "the CALVIN protocol has 1000 chains"),
+    (["--bench", "calvin", "bench.layout=E"], "unknown CALVIN layout 'E'"),
+    (["--bench", "calvin", "--category", "stack"], "runs whole chains"),
+    (["--bench", "calvin", "--mode", "integrated"], "CALVIN is evaluated in --mode policy"),
+    (["--bench", "calvin", "--policy", "flow"], "acts in 10-D, calvin in 8-D"),
+    (["--bench", "calvin", "bench.obs_mode=depth"], "CALVIN observations are privileged"),
     (["--mode", "dance"], "invalid choice"),
     (["--split", "val"], "invalid choice"),
     (["--policy", "nope"], "bad config"),
@@ -82,6 +87,33 @@ def test_libero_list_names_the_suites_tasks():
     rows = [line.split("\t") for line in r.stdout.splitlines()]
     assert [row[0] for row in rows] == [f"object/{i}" for i in range(10)]
     assert rows[1][3] == "pick up the cream cheese and place it in the basket"
+
+
+def test_calvin_list_names_its_34_tasks():
+    r = run("--bench", "calvin", "--list")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert len(rows) == 34 and rows[0][0] == "calvin/rotate_red_block_left"
+    assert ("calvin/open_drawer", "drawer", "calvin", "pull the handle to open the drawer") in map(tuple, rows)
+
+
+def test_calvin_chains_run_with_the_expert_and_a_video(tmp_path):
+    """The chain protocol through the CLI: the first chains, judged instruction by instruction."""
+    out = tmp_path / "report.json"
+    r = run("--bench", "calvin", "--episodes", "3", "--workers", "1", "--video", str(tmp_path / "v"),
+            "video_episodes=1", "video_every=8", "--out", str(out), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(out.read_text())
+    meta = report["meta"]
+    assert meta["bench"] == "calvin" and meta["split"] == "layout D" and meta["policy"] == "expert"
+    eps = report["episodes"]
+    assert [e["seed"] for e in eps] == [0, 1, 2] and all(e["error"] is None for e in eps)
+    assert all(e["goals_total"] == 5 and 0 <= e["goals_met"] <= 5 for e in eps)
+    chains = meta["chains"]
+    assert chains["avg_len"] == sum(e["goals_met"] for e in eps) / 3
+    assert chains["in_a_row"]["1"] >= chains["in_a_row"]["5"]
+    assert (tmp_path / "v" / "chain0000.mp4").stat().st_size > 0
+    assert "avg. length" in r.stdout
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ def cli(argv, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--bench", "calvin"], "not available"),
+    (["--bench", "calvin"], "calvin demonstrations are not built yet"),
     (["--bench", "libero"], "libero demonstrations are not built yet"),
     (["--bench", "nope"], "unknown bench"),
     (["--episodes", "0"], "--episodes must be at least 1"),

@@ -17,7 +17,7 @@ DESK_X = (0.33, 0.78)  # front and back edge
 DESK_Y = (-0.5, 0.5)
 ARM_MOUNT = (0.0, 0.0, 0.95)  # the Franka stands on a pedestal 5 cm above the desk, as in CALVIN
 TABLE_X = (0.38, 0.54)  # where blocks start on the desk (in front of the cabinet)
-TABLE_Y = (-0.38, 0.38)
+TABLE_Y = (-0.32, 0.32)  # a 14 cm push from the edge of this stays on the desk
 
 CABINET_X = (0.6, 0.76)  # the slider cabinet's bays, front to back
 CABINET_WIDTH = 0.5  # two bays, 0.25 m each

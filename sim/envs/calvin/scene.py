@@ -70,7 +70,7 @@ def _cabinet(lay: C.Layout) -> str:
     # the switch: a lever sliding up the tower's front; up = bulb on
     sx = (C.SWITCH_X[0] + C.SWITCH_X[1]) / 2
     switch = (
-        f'<body name="switch" pos="{sx:.4f} {lay.switch_y:.4f} {C.SWITCH_Z:.4f}">'
+        f'<body name="switch" pos="{sx:.4f} {lay.switch_y:.4f} {C.SWITCH_Z:.4f}" gravcomp="1">'  # stays where it is put
         f'<joint name="switch_joint" type="slide" axis="0 0 1" range="0 {C.SWITCH_TRAVEL}" damping="10" frictionloss="3"/>'
         '<inertial pos="0 0 0" mass="0.2" diaginertia="0.001 0.001 0.001"/>'
         + _box("switch_handle", (0, 0, 0), ((C.SWITCH_X[1] - C.SWITCH_X[0]) / 2, 0.011, 0.012), 'material="handle"')

@@ -22,13 +22,14 @@ SLOW = 0.015  # … near contact
 ROT_SPEED = 0.25  # rad per step
 PAD = 0.015  # the grasp zone's centre below the EE site
 TIP = 0.05  # fingertips below the EE site
-SAFE_Z = 1.2  # transit height: clears the tower, the bulb and any block held
+SAFE_Z = 1.3  # transit height: clears the tower and any block held
 REACHED = 0.012  # m between the EE and a waypoint
 PATIENCE = 15  # steps a waypoint may stay unreached once commanded (then the script goes on)
 GRIP_STEPS = 8
 TURN = np.deg2rad(85)  # how far a rotate task turns the block (success needs 60°)
 PUSH = 0.14  # m a push task moves the block
 MAX_OPEN = 0.035  # a block side the open fingers (8 cm) close across at most (half width)
+HAND_SLACK = 0.02  # m a hand over a bay may sit off its centre toward the outer wall
 
 Script = Iterator[np.ndarray]
 
@@ -87,18 +88,34 @@ class CalvinExpert:
         """The last instruction may have been judged done mid-drag (a handle still in the hand):
         open and back away from the handle before the next script moves the arm."""
         if not holding and self.env.robot.gripper_width(self.env.data) < 0.075:
-            yield from self._hold(0.0)
             ee = self._ee()[0]
-            if ee[2] < SAFE_Z - 0.05:
-                away = [-0.06, 0, 0] if ee[0] > C.SWITCH_X[0] - 0.04 and ee[2] < C.TOWER_TOP else [0, 0, 0.06]
-                yield from self._move(self.ee_cmd + away, speed=SLOW)
+            if self._gripping_a_handle():  # open first: moving would drag the handle along
+                yield from self._hold(0.0)
+                if ee[2] < SAFE_Z - 0.05:
+                    away = [-0.06, 0, 0] if ee[0] > C.SWITCH_X[0] - 0.04 and ee[2] < C.TOWER_TOP else [0, 0, 0.06]
+                    yield from self._move(self.ee_cmd + away, speed=SLOW)
+            else:  # closed fingers after a push or a press: up first, opening beside a block shoves it
+                if ee[2] < SAFE_Z - 0.05:
+                    yield from self._move(self.ee_cmd + [0, 0, 0.06], speed=SLOW)
+                yield from self._hold(0.0)
         yield from script
+
+    def _gripping_a_handle(self) -> bool:
+        m, d = self.env.model, self.env.data
+        fingers = self.env.robot.finger_geoms
+        for c in d.contact[: d.ncon]:
+            for g, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
+                if g in fingers and m.body(m.geom_bodyid[other]).name in ("switch", "slider", "drawer"):
+                    return True
+        return False
 
     def _script(self, s: Subtask) -> Script:
         if s.kind == "pick":
             return self._pick(s.target)
         if s.kind in ("place", "push_into"):
-            return self._place(s.target if s.kind == "place" else self._push_into_block(), s.dest or "drawer")
+            # push_into_drawer: the block the plan names (the one the chain's later instructions expect
+            # there); the expert carries it over the edge
+            return self._place(s.target, s.dest or "drawer")
         if s.kind == "stack":
             return self._stack(s.target)
         if s.kind == "unstack":
@@ -172,7 +189,9 @@ class CalvinExpert:
         if self.ee_cmd[2] < SAFE_Z - 0.03:
             yield from self._move([self.ee_cmd[0], self.ee_cmd[1], SAFE_Z])
         yield from self._move([target[0], target[1], SAFE_Z], yaw)
-        yield from self._move(target + [0, 0, hover], yaw)
+        # below the desk top (the drawer) the arm folds close to its base: the joint-space path
+        # bulges out toward the desk edge unless the targets come slowly
+        yield from self._move(target + [0, 0, hover], yaw, speed=SLOW if target[2] < C.DESK_TOP else SPEED)
 
     def _clear_bay(self, bay: str) -> Script:
         """Slide the lid all the way off ``bay`` (an instruction judged done part-way leaves it over
@@ -200,11 +219,22 @@ class CalvinExpert:
         yield from self._hold(1.0)
         yield from self._move([p[0], p[1], z + 0.12], speed=SLOW)
 
-    def _release_over(self, block: str, spot, floor: float) -> Script:
-        """Carry the held ``block`` over ``spot`` (x, y), lower it onto ``floor``, let go, back up."""
+    def _hand_yaw(self) -> float:
+        q = self.quat_cmd  # = down_quat(yaw) = (0, cos(yaw/2), sin(yaw/2), 0)
+        return float(2 * np.arctan2(q[2], q[1]))
+
+    def _release_over(self, block: str, spot, floor: float, turn: float | None = None, drop: float = 0.0) -> Script:
+        """Carry the held ``block`` over ``spot`` (x, y), lower it onto ``floor`` (or let it fall the
+        last ``drop`` metres), let go, back up. ``turn``: first turn the hand to this yaw (or the
+        same half a turn away, whichever is nearer): 0 puts its long side along y (the drawer's
+        narrow gap), π/2 along x (between the tower and a block in a bay)."""
         hang = self._ee()[0][2] - self._pos(block)[2]  # EE above the held block's centre
-        z = floor + C.BLOCK_BY_NAME[block].half[2] + hang + 0.012
-        yield from self._transit([spot[0], spot[1], z], None, hover=0.08)
+        z = floor + C.BLOCK_BY_NAME[block].half[2] + hang + 0.012 + drop
+        yaw = None
+        if turn is not None:
+            now = self._hand_yaw()
+            yaw = min((turn - np.pi, turn, turn + np.pi), key=lambda a: abs(a - now))
+        yield from self._transit([spot[0], spot[1], z], yaw, hover=0.08)
         yield from self._move([spot[0], spot[1], z], speed=SLOW)
         yield from self._hold(0.0)
         yield from self._move([spot[0], spot[1], z + 0.1], speed=SLOW)
@@ -219,31 +249,52 @@ class CalvinExpert:
         if dest == "slider":
             lid_over_right = self.env.data.joint("slider_joint").qpos[0] < C.DOOR_TRAVEL / 2
             bay = "left" if lid_over_right else "right"
-            spot, floor = self._bay_spot(block, bay), C.BAY_FLOOR
+            spot, drop, turn = self._bay_spot(block, bay)
+            floor = C.BAY_FLOOR
         else:
-            open_by = float(self.env.data.joint("drawer_joint").qpos[0])
-            front = C.DRAWER_X[0] - open_by  # the drawer front's inner face
-            spot, floor = ((front + C.DESK_X[0]) / 2, self.env.layout.drawer_y), C.DRAWER_FLOOR
-        yield from self._release_over(block, spot, floor)
+            (spot, drop), turn = self._drawer_spot(block), 0.0
+            floor = C.DRAWER_FLOOR
+        yield from self._release_over(block, spot, floor, turn=turn, drop=drop)
         yield from self._move([self.ee_cmd[0], self.ee_cmd[1], SAFE_Z])
 
-    def _bay_spot(self, block: str, bay: str) -> tuple[float, float]:
-        """The open bay's middle, or its free half when another block already sits there."""
-        x, y = sum(C.CABINET_X) / 2, self.env.layout.bay_y(bay)
+    def _drawer_spot(self, block: str) -> tuple[tuple[float, float], float]:
+        """Where in the open part of the drawer to let ``block`` go, and from how high: beside a
+        block already there, from above the drawer's walls (the hand is longer than the gap)."""
+        open_by = float(self.env.data.joint("drawer_joint").qpos[0])
+        front = C.DRAWER_X[0] - open_by  # the drawer front's inner face
+        x, y = (front + C.DESK_X[0]) / 2, self.env.layout.drawer_y
+        info = self.env.scene_info()
+        there = [b for b, loc in info.locations.items() if loc == "drawer" and b != block]
+        if not there:
+            return (x, y), 0.0
+        other = info.pos[there[0]][1]
+        room = C.DRAWER_Y_HALF - 0.045
+        y = float(np.clip(other - 0.07 if other > y else other + 0.07, y - room, y + room))
+        return (x, y), 0.09
+
+    def _bay_spot(self, block: str, bay: str) -> tuple[tuple[float, float], float, float | None]:
+        """Where in the open bay to let ``block`` go, from how high and with the hand turned how:
+        the middle of the part the lid leaves free (an instruction judged done part-way leaves it
+        over the bay's edge), beside a block already there. When the lid or a block is in the way
+        the hand turns its long side along x and lets go from above the lid."""
+        q = float(self.env.data.joint("slider_joint").qpos[0])
+        yc, w = self.env.layout.cabinet_y, C.CABINET_WIDTH
+        lo, hi = (yc + q, yc + w / 2) if bay == "left" else (yc - w / 2, yc - w / 2 + q)
+        x, y = sum(C.CABINET_X) / 2, (lo + hi) / 2
         info = self.env.scene_info()
         there = [b for b, loc in info.locations.items() if loc == f"slider_{bay}" and b != block]
+        margin = max(C.BLOCK_BY_NAME[block].half[:2]) + 0.012
         if there:
             other = info.pos[there[0]][1]
-            y += -0.055 if other > y else 0.055
-        return x, y
-
-    def _push_into_block(self) -> str:
-        """The table block nearest the drawer (the expert carries it over the edge)."""
-        info = self.env.scene_info()
-        on_table = [b for b, loc in info.locations.items() if loc == "table"]
-        if not on_table:
-            return C.BLOCKS[0].name
-        return min(on_table, key=lambda b: abs(info.pos[b][1] - self.env.layout.drawer_y))
+            y = hi - margin if other < y else lo + margin
+        crowded = bool(there) or (bay == "left" and q > 0.02) or (bay == "right" and q < C.DOOR_TRAVEL - 0.02)
+        y = float(np.clip(y, lo + margin, hi - margin))
+        if crowded:
+            return (x, y), 0.045, np.pi / 2
+        # the hand is 20 cm long across the bays: off-centre toward the outer wall it hits the tower
+        centre = self.env.layout.bay_y(bay)
+        y = min(y, centre + HAND_SLACK) if bay == "left" else max(y, centre - HAND_SLACK)
+        return (x, y), 0.0, None
 
     def _stack(self, block: str) -> Script:
         info = self.env.scene_info()
@@ -298,9 +349,10 @@ class CalvinExpert:
         reach = max(spec.half[:2]) * 1.45 + 0.02  # the block's corner plus the finger's half width
         z = C.DESK_TOP + 0.012 + TIP
         start = np.array([p[0], p[1] - side * reach, z])
+        # the hand's long side along the push: turned across it, it sweeps into the lid and the tower
         yield from self._hold(1.0, 3)
-        yield from self._transit(start, np.pi / 2, hover=0.08)
-        yield from self._move(start, np.pi / 2, speed=SLOW)
+        yield from self._transit(start, 0.0, hover=0.08)
+        yield from self._move(start, 0.0, speed=SLOW)
         goal = self._pos(block)[1] + side * PUSH
         while side * (goal - self._pos(block)[1]) > 0.003:
             before = self._pos(block)[1]

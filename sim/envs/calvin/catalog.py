@@ -16,14 +16,14 @@ DESK_TOP = 0.9  # z of the desk's top face
 DESK_X = (0.33, 0.78)  # front and back edge
 DESK_Y = (-0.5, 0.5)
 ARM_MOUNT = (0.0, 0.0, 0.95)  # the Franka stands on a pedestal 5 cm above the desk, as in CALVIN
-TABLE_X = (0.38, 0.54)  # where blocks start on the desk (in front of the cabinet)
+TABLE_X = (0.36, 0.47)  # where blocks start on the desk: a hand over them clears the switch handle
 TABLE_Y = (-0.32, 0.32)  # a 14 cm push from the edge of this stays on the desk
 
 CABINET_X = (0.6, 0.76)  # the slider cabinet's bays, front to back
 CABINET_WIDTH = 0.5  # two bays, 0.25 m each
 BAY_FLOOR = 0.91  # z of the bays' floor board
 BAY_WALL = 0.96  # z of the bays' wall tops: a top-down hand clears them over a block
-TOWER_TOP = 1.1  # the side tower beside the bays carries the switch, the bulb stands on it
+TOWER_TOP = 1.2  # the side tower beside the bays carries the switch, the bulb stands on it
 SIDE_PANEL = 0.09  # the tower's width
 # CALVIN's sliding door is a vertical panel in front of its cabinet; ours is a lid that slides
 # over the bays' top (one bay covered at a time), so a top-down hand reaches the open bay
@@ -37,7 +37,7 @@ DRAWER_HANDLE_X = (0.27, 0.33)
 DRAWER_HANDLE_Z = 0.81
 BUTTON_TRAVEL = 0.012
 SWITCH_TRAVEL = 0.08  # the switch lever slides up this far on the tower's front
-SWITCH_Z = 0.97  # the switch handle's height when down
+SWITCH_Z = 1.07  # the switch handle's height when down: a hand pushing a block on the desk passes under it
 SWITCH_X = (0.52, 0.59)  # the switch handle sticks out toward the robot
 
 
@@ -77,6 +77,9 @@ class Layout:
     def led_xy(self) -> tuple[float, float]:
         return (self.button_xy[0] + 0.08, self.button_xy[1])
 
+    # the button stands behind the blocks' area (TABLE_X) and beside the cabinet: a block pushed
+    # sideways never runs onto it
+
     @property
     def side(self) -> float:
         """+1 when the switch (and the bulb above it) is on the cabinet's left."""
@@ -97,10 +100,10 @@ class Layout:
 
 
 LAYOUTS: dict[str, Layout] = {
-    "A": Layout("A", (0.62, 0.45, 0.3, 1), cabinet_y=-0.08, drawer_y=0.25, button_xy=(0.42, -0.42), switch_left=True),
-    "B": Layout("B", (0.75, 0.72, 0.68, 1), cabinet_y=0.08, drawer_y=-0.25, button_xy=(0.42, 0.42), switch_left=False),
-    "C": Layout("C", (0.4, 0.4, 0.42, 1), cabinet_y=-0.04, drawer_y=-0.25, button_xy=(0.4, 0.42), switch_left=True),
-    "D": Layout("D", (0.55, 0.35, 0.25, 1), cabinet_y=0.04, drawer_y=0.25, button_xy=(0.4, -0.42), switch_left=False),
+    "A": Layout("A", (0.62, 0.45, 0.3, 1), cabinet_y=-0.08, drawer_y=0.25, button_xy=(0.55, -0.42), switch_left=True),
+    "B": Layout("B", (0.75, 0.72, 0.68, 1), cabinet_y=0.08, drawer_y=-0.25, button_xy=(0.55, 0.42), switch_left=False),
+    "C": Layout("C", (0.4, 0.4, 0.42, 1), cabinet_y=-0.04, drawer_y=-0.25, button_xy=(0.54, 0.42), switch_left=True),
+    "D": Layout("D", (0.55, 0.35, 0.25, 1), cabinet_y=0.04, drawer_y=0.25, button_xy=(0.54, -0.42), switch_left=False),
 }
 TRAIN_LAYOUTS = ("A", "B", "C")
 TEST_LAYOUT = "D"

@@ -17,8 +17,8 @@ SUPPORTS = {"desk_top": "table", "slider_floor": "slider", "drawer_floor": "draw
 ROTATE_MIN = np.deg2rad(60)  # a rotate task turns the block at least this far about z …
 TILT_MAX = np.deg2rad(30)  # … without tipping it more than this
 PUSH_MIN = 0.1  # m a pushed block moves sideways
-SLIDER_MIN = 0.15  # m the door moves (of 0.25)
-DRAWER_MIN = 0.1  # m the drawer moves (of 0.16)
+SLIDER_MIN = 0.2  # m the lid moves (of 0.25): to the other bay, not just off this one
+DRAWER_MIN = 0.12  # m the drawer moves (of 0.16)
 LIFT_MIN = 0.05  # m above where the block started
 STACK_DZ = 0.015  # the top block's centre is this much above the bottom one's at least
 

@@ -5,6 +5,12 @@
   python -m vla_core.collect --episodes 400 --out data/kitchen_r_train --workers 2 --resume   # after a kill
   python -m vla_core.collect --episodes 400 --out data/kitchen_r_rollin --workers 2 --rollin checkpoints/kitchen_r_flow
   python -m vla_core.collect --episodes 60 --out data/corrections_r1 --corrector --planner PLANNER_CKPT --workers 2
+  python -m vla_core.collect --bench calvin --episodes 1500 --out data/calvin_abc --workers 2   # layouts A, B, C
+
+CALVIN (--bench calvin): episode i is instruction i % 5 of training chain i // 5 (drawn like the
+protocol's chains from --seed, never its evaluation list), in layout number i // 5 of --layouts; the
+chain's earlier instructions replay first, unrecorded and without a reset, so each recording starts
+where the chain left the scene.
 
 Episodes are drawn from the split's tasks, stratified over categories (as sim/eval.py
 does), with env seeds derived from --seed: the same arguments give the same dataset.
@@ -49,11 +55,12 @@ COLLECT_SEED_OFFSET = 1_000_000_007  # collection env seeds never coincide with 
 STAGING = ".staging"  # inside --out: finished episodes from workers, waiting for the writer
 SETTINGS = ("bench", "split", "category", "seed", "obs_mode", "cameras", "image_size", "max_steps",
             "keep_failures", "thresholds", "action_noise", "free_space_noise", "instructions",
-            "rollin", "rollin_frac", "corrections")  # what --resume must match
+            "rollin", "rollin_frac", "corrections", "layouts")  # what --resume must match
 INSTRUCTIONS = "substep"  # plan.instruction holds the oracle's fine-grained sentence (sim/envs/kitchen_r/substeps.py)
 # settings added later: what collections without them used
 SETTING_DEFAULTS = {"action_noise": 0.0, "free_space_noise": 0.0, "instructions": "subtask", "rollin": None,
-                    "rollin_frac": None, "corrections": None}
+                    "rollin_frac": None, "corrections": None, "layouts": None}
+CALVIN_CHAIN_SEED = 10_007  # + --seed: training chains (the evaluation's are tasks.CHAIN_SEED's)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", default="kitchen_r", help="benchmark to record (default kitchen_r)")
     p.add_argument("--episodes", type=int, required=True, help="number of episodes to run (kept or not)")
+    p.add_argument("--layouts", default="A,B,C", help="CALVIN: the scene layouts chains cycle through (default "
+                   "A,B,C: train there, evaluate on D)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="dataset folder: must be new or empty, unless --resume (e.g. data/kitchen_r_train)")
     p.add_argument("--workers", type=int, default=1, help="parallel rollout processes (default 1: in-process)")
@@ -114,9 +123,12 @@ def check_args(args: argparse.Namespace) -> dict:
         raise UsageError(f"unknown bench {args.bench!r}; choose from {', '.join(AVAILABLE)}")
     if args.bench not in AVAILABLE:
         raise UsageError(f"bench {args.bench!r} is not available: {NOT_YET[args.bench]}")
-    if args.bench != "kitchen_r":
-        raise UsageError(f"collect records kitchen_r so far; {args.bench} demonstrations are not built yet "
-                         f"(evaluate its scripted expert with sim/eval.py --bench {args.bench})")
+    if args.bench not in ("kitchen_r", "calvin"):
+        raise UsageError(f"collect records kitchen_r and calvin so far; {args.bench} demonstrations are not built "
+                         f"yet (evaluate its scripted expert with sim/eval.py --bench {args.bench})")
+    layouts = None
+    if args.bench == "calvin":
+        layouts = check_calvin(args)
     for name, low in (("episodes", 1), ("workers", 1), ("image_size", 16), ("seed", 0)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
@@ -141,9 +153,11 @@ def check_args(args: argparse.Namespace) -> dict:
         raise UsageError(f"--obs-mode must be privileged or depth, got {args.obs_mode!r}")
     from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS, tasks_for
 
-    if args.split not in SPLITS:
+    if layouts is not None:
+        pass  # CALVIN draws chains, not kitchen_r's splits and categories (check_calvin)
+    elif args.split not in SPLITS:
         raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(SPLITS)}")
-    if args.category is not None:
+    elif args.category is not None:
         if args.category not in CATEGORIES:
             raise UsageError(f"unknown category {args.category!r}; choose from {', '.join(CATEGORIES)}")
         if not tasks_for(args.split, args.category):
@@ -176,7 +190,27 @@ def check_args(args: argparse.Namespace) -> dict:
             "thresholds": thresholds.to_dict(), "action_noise": float(args.action_noise),
             "free_space_noise": float(args.free_space_noise), "instructions": INSTRUCTIONS,
             "rollin": rollin, "rollin_frac": float(args.rollin_frac) if rollin else None,
-            "corrections": corrections}
+            "corrections": corrections, "layouts": layouts}
+
+
+def check_calvin(args: argparse.Namespace) -> list[str]:
+    """The layouts a CALVIN collection cycles through; what does not apply to it is an error."""
+    from sim.envs.calvin.catalog import check_layout
+
+    if args.category is not None or args.split != "train":
+        raise UsageError("CALVIN collections draw training chains: no --split or --category")
+    if args.obs_mode != "privileged":
+        raise UsageError("CALVIN observations are privileged (block and fixture poses): no --obs-mode depth")
+    if args.rollin is not None or args.corrector:
+        raise UsageError("CALVIN collections record the scripted expert: no --rollin or --corrector")
+    layouts = [x.strip() for x in args.layouts.split(",") if x.strip()]
+    try:
+        layouts = [check_layout(x) for x in layouts]
+    except ValueError as e:
+        raise UsageError(f"--layouts: {e}") from None
+    if not layouts or len(set(layouts)) != len(layouts):
+        raise UsageError(f"--layouts must name distinct layouts, e.g. A,B,C; got {args.layouts!r}")
+    return layouts
 
 
 def check_corrector(args: argparse.Namespace) -> dict | None:
@@ -206,9 +240,17 @@ def check_corrector(args: argparse.Namespace) -> dict | None:
 
 
 def plan_collection(settings: dict, episodes: int):
-    """The collection's jobs: sim/eval.py's stratified task draw, with collection env seeds."""
+    """The collection's jobs: sim/eval.py's stratified task draw, with collection env seeds (CALVIN:
+    job i's seed is i, which names its chain and instruction)."""
     from sim.evaluation import plan_jobs
     from vla_core.data.rollout import Job
+
+    if settings["bench"] == "calvin":
+        from sim.envs.calvin.tasks import CHAIN_LEN, training_chain
+
+        seed = CALVIN_CHAIN_SEED + settings["seed"]
+        return [Job(i, f"calvin/{training_chain(i // CHAIN_LEN, seed).tasks[i % CHAIN_LEN]}", i)
+                for i in range(episodes)]
 
     cfg = {"split": settings["split"], "category": settings["category"], "seed": settings["seed"],
            "episodes": episodes, "video_episodes": 0}
@@ -235,8 +277,10 @@ def open_store(out: Path, settings: dict, resume: bool, env):
         out.rmdir()  # empty
     out.parent.mkdir(parents=True, exist_ok=True)
     names = env.reset(0).keypoint_names  # any episode: the keypoint set is the bench's
-    feats = bench_features(names, settings["cameras"], settings["image_size"], corrections=bool(settings["corrections"]))
-    return EpisodeStore.create(out, feats, fps=round(1.0 / env.dt), config=settings, robot_type="mobile_panda")
+    feats = bench_features(names, settings["cameras"], settings["image_size"], corrections=bool(settings["corrections"]),
+                           action_dim=env.action_dim)
+    robot = "mobile_panda" if env.action_dim == 10 else "panda"
+    return EpisodeStore.create(out, feats, fps=round(1.0 / env.dt), config=settings, robot_type=robot)
 
 
 def check_cameras(env, cameras: list[str]) -> None:
@@ -258,7 +302,8 @@ def run(args: argparse.Namespace, settings: dict) -> int:
     rollout = RolloutConfig(settings["bench"], settings["obs_mode"], tuple(settings["cameras"]),
                             settings["image_size"], settings["max_steps"], settings["keep_failures"],
                             settings["thresholds"], settings["action_noise"], settings["free_space_noise"],
-                            settings["rollin"], settings["rollin_frac"] or 0.0, settings["corrections"])
+                            settings["rollin"], settings["rollin_frac"] or 0.0, settings["corrections"],
+                            tuple(settings["layouts"] or ()), CALVIN_CHAIN_SEED + settings["seed"])
     runner = RolloutRunner(rollout)  # also checks the bench builds, before anything is written
     check_cameras(runner.env, settings["cameras"])
     out = Path(args.out)

@@ -32,7 +32,8 @@ def build_model(cfg: dict, data, keypoint_names: list[str], text, steps: np.ndar
     from vla_core.policies.text import keypoint_phrase
 
     mcfg = ChunkModelConfig(**{**cfg["policy"]["model"], "keypoint_names": list(keypoint_names),
-                               "landmarks": dict(landmarks or {})})
+                               "landmarks": dict(landmarks or {}),
+                               "action_dim": int(data.action.shape[-1])})  # 10 mobile, 8 fixed-base arm
     names = text.encode([keypoint_phrase(n) for n in keypoint_names])
     model = ChunkModel(mcfg, torch.as_tensor(names))
     fit = ChunkSampler(data, steps, mcfg.horizon, {"instruction": 1.0}, seed=int(cfg["seed"]) + 3,

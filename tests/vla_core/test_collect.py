@@ -25,8 +25,11 @@ def cli(argv, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--bench", "calvin"], "calvin demonstrations are not built yet"),
     (["--bench", "libero"], "libero demonstrations are not built yet"),
+    (["--bench", "calvin", "--category", "stack"], "no --split or --category"),
+    (["--bench", "calvin", "--layouts", "A,E"], "--layouts: unknown CALVIN layout 'E'"),
+    (["--bench", "calvin", "--layouts", "A,A"], "--layouts must name distinct layouts"),
+    (["--bench", "calvin", "--obs-mode", "depth"], "no --obs-mode depth"),
     (["--bench", "nope"], "unknown bench"),
     (["--episodes", "0"], "--episodes must be at least 1"),
     (["--workers", "0"], "--workers must be at least 1"),
@@ -141,3 +144,21 @@ def test_resume_reads_settings_older_collections_did_not_record(tmp_path, capsys
     (out / COMMIT_FILE).write_text(json.dumps(commit))
     code, err = cli(["--episodes", 3, *NAV, "--max-steps", 20, "--keep-failures", "--out", out, "--resume"], capsys)
     assert code == 2 and "instructions 'subtask' -> 'substep'" in err
+
+
+def test_calvin_records_chain_instructions_with_arm_actions(tmp_path, capsys):
+    """Job i records instruction i % 5 of training chain i // 5, after the earlier ones replayed."""
+    from sim.envs.calvin.tasks import ANNOTATIONS, training_chain
+
+    out = tmp_path / "calvin"
+    code, err = cli(["--bench", "calvin", "--episodes", "3", "--out", out, "--layouts", "B"], capsys)
+    assert code == 0, err
+    chain = training_chain(0, collect.CALVIN_CHAIN_SEED)
+    eps = read_episodes(out)
+    assert [e.task for e in eps] == [ANNOTATIONS[t][0] for t in chain.tasks[:3]]
+    assert all(e.action.shape[1] == 8 and np.isfinite(e.action).all() for e in eps)
+    assert all(len(set(e.subtask)) == 1 for e in eps)  # one instruction per episode
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert info["robot_type"] == "panda" and info["features"]["action"]["shape"] == [8]
+    # the second recording starts where the first left the scene (no reset between instructions)
+    assert not np.allclose(eps[1].state[0], eps[0].state[0])

@@ -6,7 +6,8 @@ Columns (per frame; T frames per episode, 10 Hz on kitchen_r):
   observation.keypoints        float32 (K, 3)  base frame; rows not visible are 0 …
   observation.keypoints_valid  float32 (K,)    … and 0 here (1 = visible); names: the K keypoints
   observation.images.<cam>     video (H, W, 3) optional RGB camera streams
-  action                       float32 (10,)   v, ω, EE xyz, EE quat wxyz, grip (0 open … 1 closed)
+  action                       float32 (10,)   v, ω, EE xyz, EE quat wxyz, grip (0 open … 1 closed); (8,) on
+                                               fixed-base benches (calvin): the same without v, ω
   plan.subtask                 string          the oracle's subtask, "kind:target[:dest]"
   plan.instruction             string          fine-grained instruction for the sub-step (older datasets: the subtask's text)
   plan.motion                  string          RT-H language motion of this step's action
@@ -51,16 +52,20 @@ def image_key(camera: str) -> str:
 
 
 def bench_features(keypoint_names: Sequence[str], cameras: Sequence[str] = (), image_size: int = 96,
-                   corrections: bool = False) -> dict:
+                   corrections: bool = False, action_dim: int = 10) -> dict:
     """LeRobot ``features`` for ``LeRobotDataset.create`` (K = len(keypoint_names)); ``corrections``:
-    with the plan.corrected column (vla_core.corrections.record)."""
+    with the plan.corrected column (vla_core.corrections.record); ``action_dim`` 8 for a fixed-base
+    arm (the mobile layout without base v, ω)."""
+    if action_dim not in (8, len(ACTION_NAMES)):
+        raise ValueError(f"action_dim must be 10 (mobile) or 8 (arm), got {action_dim}")
+    action_names = ACTION_NAMES[len(ACTION_NAMES) - action_dim:]
     k = len(keypoint_names)
     feats: dict[str, dict] = {
         STATE: {"dtype": "float32", "shape": (len(STATE_NAMES),), "names": list(STATE_NAMES)},
         KEYPOINTS: {"dtype": "float32", "shape": (k, 3),
                     "names": {"keypoints": list(keypoint_names), "axes": ["x", "y", "z"]}},
         KEYPOINTS_VALID: {"dtype": "float32", "shape": (k,), "names": list(keypoint_names)},
-        ACTION: {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": list(ACTION_NAMES)},
+        ACTION: {"dtype": "float32", "shape": (action_dim,), "names": list(action_names)},
         PLAN_SUBTASK: {"dtype": "string", "shape": (1,), "names": None},
         PLAN_INSTRUCTION: {"dtype": "string", "shape": (1,), "names": None},
         PLAN_MOTION: {"dtype": "string", "shape": (1,), "names": None},

@@ -37,15 +37,19 @@ class RolloutConfig:
     rollin_frac: float = 0.5  # the hand-over step is drawn uniformly from [0, rollin_frac × the task's budget]
     # a correction round (collect --corrector): {planner, planner_kind, policy, patience}; None = the expert
     corrections: dict | None = None
+    # CALVIN: the scene layouts chains cycle through, and the training chains' seed (tasks.training_chain)
+    layouts: tuple[str, ...] = ()
+    chain_seed: int = 0
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["cameras"] = list(self.cameras)
+        d["layouts"] = list(self.layouts)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RolloutConfig":
-        return cls(**{**d, "cameras": tuple(d.get("cameras") or ())})
+        return cls(**{**d, "cameras": tuple(d.get("cameras") or ()), "layouts": tuple(d.get("layouts") or ())})
 
 
 @dataclass
@@ -70,19 +74,31 @@ class RolloutRunner:
 
     def __init__(self, cfg: RolloutConfig, env=None):
         from sim.envs import make_env
+
+        self.cfg = cfg
+        layout = cfg.layouts[0] if cfg.layouts else None
+        self.env = env or make_env(cfg.bench, layout=layout, obs_mode=cfg.obs_mode, cameras=cfg.cameras,
+                                   image_size=cfg.image_size)
+        self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
+        self.handover: HandoverPolicy | None = None
+        self.corrector = None
+        self.recording = True  # off while a CALVIN chain replays the instructions before the recorded one
+        self._layouts: dict[str, tuple] = {}  # CALVIN: layout -> (env, loop), built on first use
+        if cfg.corrections:
+            self.loop = self._correction_loop(cfg.corrections)
+            return
+        self.loop = self._expert_loop(self.env)
+        if layout is not None:
+            self._layouts[layout] = (self.env, self.loop)
+
+    def _expert_loop(self, env):
+        """The oracle + scripted expert (optionally after a learner, with noise) on ``env``."""
         from sim.experts.policy import ExpertPolicy
         from vla_core.planners import OraclePlanner
         from vla_core.runtime import LoopConfig, RuntimeLoop
 
-        self.cfg = cfg
-        self.env = env or make_env(cfg.bench, obs_mode=cfg.obs_mode, cameras=cfg.cameras, image_size=cfg.image_size)
-        self.buffer = EpisodeBuffer(cfg.cameras, MotionThresholds.from_dict(cfg.thresholds))
-        self.handover: HandoverPolicy | None = None
-        self.corrector = None
-        if cfg.corrections:
-            self.loop = self._correction_loop(cfg.corrections)
-            return
-        expert = ExpertPolicy(self.env)
+        cfg = self.cfg
+        expert = ExpertPolicy(env)
         policy, n_exec = expert, 1
         if cfg.rollin:  # the learner drives first; only the expert's part is recorded
             from vla_core.policies.chunk_policy import ChunkPolicy
@@ -92,11 +108,11 @@ class RolloutRunner:
             n_exec = self.handover.n_exec
         # the loop steps a perturbed env but records the expert's own actions (vla_core.data.noise)
         noisy = cfg.action_noise > 0 or cfg.free_space_noise > 0
-        stepped = ActionNoise(self.env, cfg.action_noise, cfg.free_space_noise,
-                              lambda: policy.in_free_space) if noisy else self.env
+        stepped = ActionNoise(env, cfg.action_noise, cfg.free_space_noise,
+                              lambda: policy.in_free_space) if noisy else env
         # fine-grained sentences in the plan (recorded as plan.instruction); the expert reads the subtask
-        self.loop = RuntimeLoop(stepped, OraclePlanner(self.env, kind="instruction"), policy,
-                                LoopConfig(n_exec=n_exec, max_steps=cfg.max_steps), on_step=self._record)
+        return RuntimeLoop(stepped, OraclePlanner(env, kind="instruction"), policy,
+                           LoopConfig(n_exec=n_exec, max_steps=cfg.max_steps), on_step=self._record)
 
     def _correction_loop(self, c: dict):
         """Learned planner + policy; the simulated corrector watches and speaks into the override channel."""
@@ -118,11 +134,13 @@ class RolloutRunner:
     def _record(self, ev) -> None:
         if self.corrector is not None:  # it hears what the robot acts on at this step; its words act from the next
             self.corrector(ev)
-        if self.handover is None or self.handover.expert_active:
+        if self.recording and (self.handover is None or self.handover.expert_active):
             self.buffer(ev)
 
     def run(self, job: Job) -> tuple[dict, EpisodeArrays | None]:
         """(result, episode): the episode only when it is to be kept (success, or keep_failures)."""
+        if self.cfg.bench == "calvin":
+            return self.run_calvin(job)
         from sim.envs.kitchen_r.tasks import task_by_id
 
         task = task_by_id(job.task_id)
@@ -156,5 +174,51 @@ class RolloutRunner:
         result["wall_s"] = round(time.perf_counter() - start, 3)
         return result, episode
 
+    def run_calvin(self, job: Job) -> tuple[dict, EpisodeArrays | None]:
+        """Job i records instruction i % 5 of training chain i // 5 (in layout number i // 5 of the
+        cycle): the chain's earlier instructions replay first, unrecorded, as the protocol runs them
+        (no reset), so the recording starts wherever they left the scene."""
+        from sim.envs.calvin.tasks import CHAIN_LEN, training_chain
+
+        c, k = divmod(job.seed, CHAIN_LEN)
+        chain = training_chain(c, self.cfg.chain_seed)
+        layout = self.cfg.layouts[c % len(self.cfg.layouts)]
+        if layout not in self._layouts:
+            from sim.envs import make_env
+
+            env = make_env("calvin", layout=layout, obs_mode=self.cfg.obs_mode, cameras=self.cfg.cameras,
+                           image_size=self.cfg.image_size)
+            self._layouts[layout] = (env, self._expert_loop(env))
+        env, loop = self._layouts[layout]
+        result = {**job.to_dict(), "task_id": f"calvin/{chain.tasks[k]}", "category": f"{layout}/{chain.tasks[k]}",
+                  "success": False, "length": 0, "wall_s": 0.0}
+        self.buffer.reset()
+        start = time.perf_counter()
+        episode = None
+        try:
+            if isinstance(loop.env, ActionNoise):  # this episode's own noise stream
+                loop.env.rng, loop.env.offset = np.random.default_rng([int(job.seed), 0xDA27]), np.zeros(5)
+            obs = env.reset(c, chain.tasks[0], start=chain.start_state)
+            for i in range(k + 1):
+                if i:
+                    obs = env.set_task(chain.tasks[i])
+                self.recording = i == k
+                out = loop.run_from(obs)
+                if not out.success and i < k:
+                    raise RuntimeError(f"the chain's instruction {i} ({chain.tasks[i]}) failed before the recorded one")
+            result.update(success=out.success, length=out.length, goals_met=out.goals_met, goals_total=out.goals_total)
+            keep = (out.success or self.cfg.keep_failures) and len(self.buffer) >= MIN_FRAMES
+            episode = self.buffer.episode() if keep else None
+        except Exception as e:  # one broken episode must not take the collection down
+            result["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+        finally:
+            self.recording = True
+            self.buffer.reset()
+        result["wall_s"] = round(time.perf_counter() - start, 3)
+        return result, episode
+
     def close(self) -> None:
+        for env, _ in self._layouts.values():
+            if env is not self.env:
+                env.close()
         self.env.close()

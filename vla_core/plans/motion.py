@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vla_core.actions import MOBILE_DIM
+from vla_core.actions import ARM_DIM, MOBILE_DIM
 from vla_core.frames import quat_conj, quat_mul
 from vla_core.observation import Proprio
 from vla_core.plans.kinds import LanguageMotion
@@ -115,11 +115,15 @@ def compose_motion(base: list[str], arm: list[str], rotate: str | None = None, g
 
 
 def motion_text(action: np.ndarray, proprio: Proprio, thresholds: MotionThresholds | None = None) -> str:
-    """The motion sentence for one (10,) mobile action applied at ``proprio`` (see module doc)."""
+    """The motion sentence for one (10,) mobile action applied at ``proprio`` (see module doc); an
+    (8,) arm action is the mobile one with the base still."""
     th = thresholds or MotionThresholds()
     a = np.asarray(action, dtype=np.float64).reshape(-1)
+    if a.shape[0] == ARM_DIM:
+        a = np.concatenate([np.zeros(2), a])
     if a.shape[0] != MOBILE_DIM or not np.all(np.isfinite(a)):
-        raise ValueError(f"label_motion needs a finite ({MOBILE_DIM},) mobile action, got shape {a.shape}")
+        raise ValueError(f"label_motion needs a finite ({MOBILE_DIM},) mobile or ({ARM_DIM},) arm action, "
+                         f"got shape {a.shape}")
 
     base = [(abs(x) / thr, words[0] if x > 0 else words[1])
             for x, thr, words in zip(a[:2], (th.base_linear, th.base_angular), BASE_WORDS) if abs(x) > thr]

@@ -262,6 +262,19 @@ def chains(n: int = NUM_CHAINS, seed: int = CHAIN_SEED) -> tuple[Chain, ...]:
     return tuple(Chain(i, out[j][0], out[j][1]) for i, j in enumerate(order))
 
 
+def training_chain(i: int, seed: int) -> Chain:
+    """Chain ``i`` of a training collection (seeded by ``seed``, never the evaluation's CHAIN_SEED
+    list): a start state chosen by ``i`` and five rule-abiding instructions from its own stream, so
+    a collection extended later keeps the chains it had."""
+    starts = start_states()
+    start = starts[(i * 97) % len(starts)]  # 97 is prime to 192: consecutive chains start apart
+    rng = np.random.default_rng([int(seed), int(i), 0xCA1])
+    while True:
+        seq = _draw_chain(dict(start), rng)
+        if seq is not None:
+            return Chain(i, start, seq)
+
+
 def subtask_for(task: str, state: State) -> Subtask:
     """The ground-truth subtask for ``task`` in symbolic ``state`` (which block it moves). A scene
     that no longer matches the chain (a stack that fell over) still gets a subtask, naming the first

@@ -38,9 +38,10 @@ CONFIG_DIR = ROOT / "configs"
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="sim/eval.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bench", default="kitchen_r", help=f"benchmark: {', '.join(BENCHES)} "
-                   f"(not available yet: {', '.join(NOT_YET)})")
-    p.add_argument("--suite", help="LIBERO suite: spatial, object, goal, 10, 90 (bench.suite)")
+    p.add_argument("--bench", default="kitchen_r", help=f"benchmark: {', '.join(BENCHES)}"
+                   + (f" (not available yet: {', '.join(NOT_YET)})" if NOT_YET else ""))
+    p.add_argument("--suite", help="LIBERO suite: spatial, object, goal, 10, 90 (bench.suite); CALVIN's scene "
+                   "layout is bench.layout=A|B|C|D (default D)")
     p.add_argument("--mode", choices=("planner", "policy", "integrated"), help="Kitchen-R evaluation mode")
     p.add_argument("--planner", help="planner config (configs/planner): oracle (policy mode), learned (planner and "
                    "integrated modes; planner.checkpoint=DIR planner.kind=subtask|instruction|motion|path), vlm "

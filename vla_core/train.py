@@ -79,13 +79,14 @@ def warm_start(model, path: Path) -> list[str]:
     return sorted({module(k) for k in set(own) - set(tensors)})
 
 
-def card_text(cfg: dict, doc: dict) -> str:
+def card_text(cfg: dict, doc: dict, action_dim: int = 10) -> str:
+    """The checkpoint's card; ``action_dim`` is the model's (set from the data, not the config)."""
     m = doc.get("metrics", {})
-    lines = [f"# kitchen_r {cfg['policy']['name']} chunk policy", "",
+    lines = [f"# {cfg['bench']['name']} {cfg['policy']['name']} chunk policy", "",
              f"Made by: `{doc['command']}`", "",
              f"- dataset: `{cfg['dataset']}` ({doc['data']['episodes']} episodes, {doc['data']['frames']} frames)",
              f"- seed: {cfg['seed']}, steps: {doc['step']}, batch: {cfg['batch_size']}, lr: {cfg['lr']}",
-             f"- model: {json.dumps(cfg['policy']['model'])}",
+             f"- model: {json.dumps({**cfg['policy']['model'], 'action_dim': action_dim})}",
              f"- parameters: {doc['parameters']:,}", ""]
     lines += ["## Metrics", ""] + [f"- {k}: {v}" for k, v in m.items()]
     return "\n".join(lines) + "\n"
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     def save(ema, where: str, step: int, metrics: dict) -> None:
         d = {**doc, "step": step, "metrics": metrics, "train": {k: cfg[k] for k in
                                                                  ("seed", "steps", "batch_size", "lr", "plan_mix", "chunk_end")}}
-        save_checkpoint(ema, out / where, d, card_text(cfg, d))
+        save_checkpoint(ema, out / where, d, card_text(cfg, d, int(ema.cfg.action_dim)))
 
     try:
         metrics = fit(model, sampler, val_batches, cfg, out, save, desc=f"train {cfg['policy']['name']}",

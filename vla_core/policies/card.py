@@ -27,6 +27,12 @@ def card_text(cfg: dict, report: dict, collect: str | None = None, name: str | N
     for s in report["summary"]:
         rows.append(f"| {s['category']} | {s['n']} | {100 * s['rate']:.1f} | [{100 * s['ci_low']:.1f}, "
                     f"{100 * s['ci_high']:.1f}] | {s['mean_length']:.0f} |")
+    chains = meta.get("chains")  # CALVIN's protocol: instructions done in a row, average length
+    if chains:
+        rows += ["", "| instructions done in a row | " + " | ".join(chains["in_a_row"]) + " | avg. length |",
+                 "|---|" + "---:|" * (len(chains["in_a_row"]) + 1),
+                 f"| {chains['chains']} chains | " + " | ".join(f"{100 * v:.1f} %" for v in chains["in_a_row"].values())
+                 + f" | {chains['avg_len']:.2f} |"]
     planner = meta.get("config", {}).get("planner", {})
     made = "\n".join(c for c in (collect, *(commands or [cfg.get("command")])) if c)
     return f"""# {name or meta.get('bench', '')} {model['kind']} chunk policy

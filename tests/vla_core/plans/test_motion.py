@@ -108,10 +108,18 @@ def test_thresholds_yaml_and_validation(tmp_path):
 
 
 def test_bad_action_is_rejected():
-    with pytest.raises(ValueError):
-        label_motion(np.zeros(8), proprio())
+    with pytest.raises(ValueError, match="mobile or"):
+        label_motion(np.zeros(7), proprio())
     with pytest.raises(ValueError):
         label_motion(np.full(10, np.nan), proprio())
+    with pytest.raises(ValueError):
+        label_motion(np.full(8, np.nan), proprio())
+
+
+def test_an_arm_action_is_the_mobile_one_with_the_base_still():
+    p = proprio()
+    mobile = np.concatenate([[0.0, 0.0], p.ee_pos + [0.0, 0.0, 0.05], p.ee_quat, [1.0]])
+    assert label_motion(mobile[2:], p) == label_motion(mobile, p) != "stop"
 
 
 def test_vocab_is_complete_unique_and_indexed():

@@ -28,6 +28,11 @@ def test_card_carries_the_commands_and_the_measured_rates(tmp_path, capsys):
     for needed in ("python -m vla_core.collect --seed 0", "python -m vla_core.train policy=flow steps=9", "seed 7",
                    "python sim/eval.py --bench kitchen_r --mode policy --episodes 2", "| navigate | 2 | 50.0 | [9.0, 91.0] | 80 |"):
         assert needed in card, needed
+    # a CALVIN report also carries its chain numbers: instructions done in a row and the average length
+    report["meta"]["chains"] = {"chains": 2, "chain_len": 2, "in_a_row": {"1": 0.5, "2": 0.0}, "avg_len": 0.5}
+    (tmp_path / "r3.json").write_text(json.dumps(report))
+    assert main([str(tmp_path / "ck"), "--report", str(tmp_path / "r3.json")]) == 0
+    assert "| 2 chains | 50.0 % | 0.0 % | 0.50 |" in (tmp_path / "ck" / "card.md").read_text()
     assert main([str(tmp_path / "ck"), "--report", str(tmp_path / "none.json")]) == 2
     report["meta"]["config"]["policy"] = {"name": "expert"}  # a report of something else
     (tmp_path / "r2.json").write_text(json.dumps(report))

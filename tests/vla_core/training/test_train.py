@@ -58,6 +58,18 @@ def test_rgb_policy_trains_on_recorded_camera_frames(tmp_path, capsys):
     assert "camera 'overview' is not in episode 0" in capsys.readouterr().err
 
 
+def test_a_calvin_policy_acts_in_8d_and_its_card_says_so(tmp_path):
+    """Fixed-base data (CALVIN's 8-D arm actions) trains a model of that width, whatever the config says."""
+    root = tmp_path / "calvin"
+    assert collect(["--bench", "calvin", "--episodes", "2", "--out", str(root), "--layouts", "A"]) == 0
+    out = tmp_path / "run"
+    assert train([f"dataset={root}", "bench=calvin", "policy=flow", f"out={out}", *TINY, "steps=2"]) == 0
+    model, doc = load_checkpoint(out / "final")
+    assert model.cfg.action_dim == 8 and doc["model"]["action_dim"] == 8
+    card = (out / "final" / "card.md").read_text()
+    assert card.startswith("# calvin flow chunk policy") and '"action_dim": 8' in card
+
+
 def test_bad_input_exits_2(tmp_path, capsys):
     assert train([f"dataset={tmp_path / 'none'}", f"out={tmp_path / 'o'}"]) == 2
     assert "dataset not found" in capsys.readouterr().err

@@ -61,3 +61,21 @@ def test_quoted_results_come_from_their_reports():
         ok = sum(e["success"] for e in rep["episodes"])
         assert np.isclose(allrow["rate"], ok / len(rep["episodes"]))
         assert f"{100 * allrow['rate']:.1f}" in readme
+
+
+def test_the_calvin_policy_is_small_carded_and_its_quoted_number_is_its_reports():
+    path = ROOT / "checkpoints" / "calvin_flow"
+    if not (path / "model.safetensors").is_file():
+        pytest.skip("checkpoints/calvin_flow is not in this checkout")
+    assert sorted(p.name for p in path.iterdir()) == ["card.md", "config.json", "model.safetensors"]
+    assert all(p.stat().st_size <= MAX_BYTES for p in path.iterdir())
+    model, doc = load_checkpoint(path)
+    assert model.cfg.kind == "flow" and model.cfg.action_dim == 8
+    card = (path / "card.md").read_text()
+    for needed in ("python -m vla_core.collect --bench calvin", "python -m vla_core.train", "sim/eval.py --bench calvin"):
+        assert needed in card, needed
+    rep = json.loads((ROOT / "docs" / "results" / "calvin_flow_abc_d.json").read_text())
+    meta = rep["meta"]
+    assert meta["config"]["policy"]["checkpoint"] == "checkpoints/calvin_flow" and meta["split"] == "layout D"
+    assert meta["chains"]["chains"] == 1000
+    assert f"**{meta['chains']['avg_len']:.2f}**" in (ROOT / "README.md").read_text()

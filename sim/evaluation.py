@@ -280,6 +280,18 @@ class EpisodeRunner:
         n_exec = cfg.get("n_exec") or getattr(self.policy, "n_exec", 1)
         self.loop_config = LoopConfig(n_exec=int(n_exec), replan=cfg.get("replan") or "chunk")
 
+    def _video(self, job: Job):
+        """(writer or None, on_step hook that films every video_every-th step of the bench's cameras)."""
+        every = int(self.cfg["video_every"])
+        writer = VideoWriter(job.video, fps=10 / every) if job.video else None
+        cameras = VIDEO_CAMERAS[self.cfg["bench"]["name"]]
+
+        def film(ev: StepEvent) -> None:
+            if writer is not None and ev.t % every == 0:
+                writer.append(tile_frames([self.env.render(c, 240, 320) for c in cameras]))
+
+        return writer, film
+
     def run(self, job: Job) -> EpisodeResult:
         if self.cfg["bench"]["name"] == "calvin":
             return self.run_chain(job)
@@ -287,10 +299,7 @@ class EpisodeRunner:
         category = f"{task.category}/{job.variant}" if job.variant else task.category
         if hasattr(self.env, "set_variant"):
             self.env.set_variant(job.variant)
-        writer = VideoWriter(job.video, fps=10 / int(self.cfg["video_every"])) if job.video else None
-        every = int(self.cfg["video_every"])
-        cameras = VIDEO_CAMERAS[self.cfg["bench"]["name"]]
-
+        writer, film = self._video(job)
         buffer, answers = None, []
         if self.shadow is not None:
             from vla_core.data.recorder import EpisodeBuffer
@@ -302,8 +311,7 @@ class EpisodeRunner:
             if buffer is not None:
                 buffer(ev)
                 answers.append(self.shadow.predict(ev.prev_obs))
-            if writer is not None and ev.t % every == 0:
-                writer.append(tile_frames([self.env.render(c, 240, 320) for c in cameras]))
+            film(ev)
 
         loop = RuntimeLoop(self.env, self.planner, self.policy, self.loop_config, on_step=record)
         try:
@@ -328,26 +336,16 @@ class EpisodeRunner:
         """CALVIN's long-horizon protocol: chain ``job.seed``'s five instructions one after another
         from its start state, no reset between them, each judged on its own and the chain stopped
         at the first failure. goals_met = instructions completed in a row."""
+        from sim.envs.calvin.env import play_chain
         from sim.envs.calvin.tasks import chains
 
         chain = chains()[job.seed]
-        writer = VideoWriter(job.video, fps=10 / int(self.cfg["video_every"])) if job.video else None
-        every = int(self.cfg["video_every"])
-        cameras = VIDEO_CAMERAS["calvin"]
-
-        def record(ev: StepEvent) -> None:
-            if writer is not None and ev.t % every == 0:
-                writer.append(tile_frames([self.env.render(c, 240, 320) for c in cameras]))
-
-        loop = RuntimeLoop(self.env, self.planner, self.policy, self.loop_config, on_step=record)
+        writer, film = self._video(job)
+        loop = RuntimeLoop(self.env, self.planner, self.policy, self.loop_config, on_step=film)
         text = " → ".join(chain.tasks)
         done, steps, wall = 0, 0, 0.0
         try:
-            obs = self.env.reset(job.seed, chain.tasks[0], start=chain.start_state)
-            for i, name in enumerate(chain.tasks):
-                if i:
-                    obs = self.env.set_task(name)
-                out = loop.run_from(obs)
+            for out in play_chain(self.env, loop, chain):
                 steps, wall = steps + out.length, wall + out.wall_time_s
                 if not out.success:
                     break

@@ -151,17 +151,8 @@ def check_args(args: argparse.Namespace) -> dict:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.obs_mode not in ("privileged", "depth"):
         raise UsageError(f"--obs-mode must be privileged or depth, got {args.obs_mode!r}")
-    from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS, tasks_for
-
-    if layouts is not None:
-        pass  # CALVIN draws chains, not kitchen_r's splits and categories (check_calvin)
-    elif args.split not in SPLITS:
-        raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(SPLITS)}")
-    elif args.category is not None:
-        if args.category not in CATEGORIES:
-            raise UsageError(f"unknown category {args.category!r}; choose from {', '.join(CATEGORIES)}")
-        if not tasks_for(args.split, args.category):
-            raise UsageError(f"no {args.category} tasks in the {args.split} split")
+    if layouts is None:  # CALVIN draws chains, not kitchen_r's splits and categories (check_calvin)
+        check_split(args)
     cameras = [c for arg in args.cameras for c in arg.split(",") if c]
     if len(set(cameras)) != len(cameras):
         raise UsageError(f"--cameras lists a camera twice: {cameras}")
@@ -191,6 +182,18 @@ def check_args(args: argparse.Namespace) -> dict:
             "free_space_noise": float(args.free_space_noise), "instructions": INSTRUCTIONS,
             "rollin": rollin, "rollin_frac": float(args.rollin_frac) if rollin else None,
             "corrections": corrections, "layouts": layouts}
+
+
+def check_split(args: argparse.Namespace) -> None:
+    from sim.envs.kitchen_r.tasks import CATEGORIES, SPLITS, tasks_for
+
+    if args.split not in SPLITS:
+        raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(SPLITS)}")
+    if args.category is not None:
+        if args.category not in CATEGORIES:
+            raise UsageError(f"unknown category {args.category!r}; choose from {', '.join(CATEGORIES)}")
+        if not tasks_for(args.split, args.category):
+            raise UsageError(f"no {args.category} tasks in the {args.split} split")
 
 
 def check_calvin(args: argparse.Namespace) -> list[str]:

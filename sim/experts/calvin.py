@@ -168,9 +168,7 @@ class CalvinExpert:
         quat = self.quat_cmd if yaw is None else down_quat(yaw)
         waited = 0
         while True:
-            d = target - self.ee_cmd
-            n = float(np.linalg.norm(d))
-            self.ee_cmd = target.copy() if n <= speed else self.ee_cmd + d / n * speed
+            n = self._advance(target, speed)
             self.quat_cmd, turned = slerp_toward(self.quat_cmd, quat, ROT_SPEED)
             yield self._action()
             if n <= speed and turned:
@@ -365,10 +363,15 @@ class CalvinExpert:
         yield from self._move([self.ee_cmd[0] - 0.0, self.ee_cmd[1] - side * 0.03, z], speed=SLOW)
         yield from self._move([self.ee_cmd[0], self.ee_cmd[1], SAFE_Z])
 
-    def _step_toward(self, target, speed: float) -> Script:
-        d = np.asarray(target) - self.ee_cmd
+    def _advance(self, target: np.ndarray, speed: float) -> float:
+        """Move the commanded point at most ``speed`` toward ``target``; its distance before the move."""
+        d = target - self.ee_cmd
         n = float(np.linalg.norm(d))
         self.ee_cmd = target.copy() if n <= speed else self.ee_cmd + d / n * speed
+        return n
+
+    def _step_toward(self, target, speed: float) -> Script:
+        self._advance(np.asarray(target), speed)
         yield self._action()
 
     def _drag(self, site: str, delta, yaw: float = 0.0, speed: float = SLOW) -> Script:

@@ -178,6 +178,7 @@ class RolloutRunner:
         """Job i records instruction i % 5 of training chain i // 5 (in layout number i // 5 of the
         cycle): the chain's earlier instructions replay first, unrecorded, as the protocol runs them
         (no reset), so the recording starts wherever they left the scene."""
+        from sim.envs.calvin.env import play_chain
         from sim.envs.calvin.tasks import CHAIN_LEN, training_chain
 
         c, k = divmod(job.seed, CHAIN_LEN)
@@ -198,13 +199,13 @@ class RolloutRunner:
         try:
             if isinstance(loop.env, ActionNoise):  # this episode's own noise stream
                 loop.env.rng, loop.env.offset = np.random.default_rng([int(job.seed), 0xDA27]), np.zeros(5)
-            obs = env.reset(c, chain.tasks[0], start=chain.start_state)
-            for i in range(k + 1):
-                if i:
-                    obs = env.set_task(chain.tasks[i])
+            def record_only(i: int) -> None:
                 self.recording = i == k
-                out = loop.run_from(obs)
-                if not out.success and i < k:
+
+            for i, out in enumerate(play_chain(env, loop, chain, before=record_only)):
+                if i == k:
+                    break
+                if not out.success:
                     raise RuntimeError(f"the chain's instruction {i} ({chain.tasks[i]}) failed before the recorded one")
             result.update(success=out.success, length=out.length, goals_met=out.goals_met, goals_total=out.goals_total)
             keep = (out.success or self.cfg.keep_failures) and len(self.buffer) >= MIN_FRAMES

@@ -79,7 +79,8 @@ class CalvinEnv:
         self._mocap = {k: m.body(f"{k}_light").mocapid[0] for k in ("led", "bulb")}
         self._kp = [("body", m.body(b.name).id) for b in C.BLOCKS] + [
             ("site", m.site("drawer_handle_site").id), ("site", m.site("drawer_site").id),
-            ("site", m.site("slider_handle_site").id), ("fixed", None), ("fixed", None),
+            ("site", m.site("slider_handle_site").id),
+            *(("point", (sum(C.CABINET_X) / 2, self.layout.bay_y(bay), C.BAY_FLOOR)) for bay in ("left", "right")),
             ("site", m.site("switch_site").id), ("site", m.site("button_site").id)]
         self.task: T.CalvinTask | None = None
         self.seed = 0
@@ -96,12 +97,10 @@ class CalvinEnv:
     def lightbulb(self) -> int:
         return int(self.data.qpos[self._adr["switch"]] > SWITCH_ON)
 
-    def _show_lights(self) -> None:
-        led_on, bulb_on = self.led, self.lightbulb
-        lx, ly = self.layout.led_xy
-        self.data.mocap_pos[self._mocap["led"]] = (lx, ly, C.DESK_TOP + 0.022) if led_on else (lx, ly, LIGHT_PARK_Z)
+    def _show_bulb(self) -> None:
+        """The bulb is lit while the switch is up (the LED keeps its state: _set_led)."""
         bx, by, bz = self.layout.bulb_xyz
-        self.data.mocap_pos[self._mocap["bulb"]] = (bx, by, bz if bulb_on else LIGHT_PARK_Z)
+        self.data.mocap_pos[self._mocap["bulb"]] = (bx, by, bz if self.lightbulb else LIGHT_PARK_Z)
 
     def _set_led(self, on: bool) -> None:
         lx, ly = self.layout.led_xy
@@ -161,7 +160,7 @@ class CalvinEnv:
         mujoco.mj_forward(m, d)
         self.controller.reset(d)
         self.button_armed = True
-        self._show_lights()
+        self._show_bulb()
         for _ in range(SETTLE_STEPS):
             mujoco.mj_step(m, d)
 
@@ -206,7 +205,7 @@ class CalvinEnv:
                 self.button_armed = False
             elif not self.button_armed and depth < BUTTON_RELEASED:
                 self.button_armed = True
-        self._show_lights()
+        self._show_bulb()
         self.steps += 1
         return self.observe()
 
@@ -235,10 +234,7 @@ class CalvinEnv:
     def keypoints_world(self) -> np.ndarray:
         """(K, 3) privileged keypoints (KEYPOINT_NAMES) in the world frame."""
         d = self.data
-        bay_z = C.BAY_FLOOR
-        fixed = iter([(sum(C.CABINET_X) / 2, self.layout.bay_y("left"), bay_z),
-                      (sum(C.CABINET_X) / 2, self.layout.bay_y("right"), bay_z)])
-        return np.array([d.xpos[i] if kind == "body" else d.site_xpos[i] if kind == "site" else next(fixed)
+        return np.array([d.xpos[i] if kind == "body" else d.site_xpos[i] if kind == "site" else i
                          for kind, i in self._kp], dtype=np.float64)
 
     def observe(self) -> Observation:
@@ -265,4 +261,18 @@ class CalvinEnv:
         self._renderers.clear()
 
 
-__all__ = ["CalvinEnv", "EnvState", "KEYPOINT_NAMES", "CONTROL_HZ"]
+def play_chain(env: CalvinEnv, loop, chain: T.Chain, before=None):
+    """CALVIN's way through a chain: its start state, then each instruction run by ``loop`` (a
+    RuntimeLoop on ``env``) from wherever the previous one left the scene, no reset. Yields each
+    instruction's Outcome; the caller stops where it wants (the protocol: at the first failure).
+    ``before(i)`` runs before instruction i."""
+    obs = env.reset(chain.index, chain.tasks[0], start=chain.start_state)
+    for i, name in enumerate(chain.tasks):
+        if i:
+            obs = env.set_task(name)
+        if before is not None:
+            before(i)
+        yield loop.run_from(obs)
+
+
+__all__ = ["CalvinEnv", "EnvState", "KEYPOINT_NAMES", "CONTROL_HZ", "play_chain"]

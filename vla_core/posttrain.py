@@ -9,8 +9,9 @@ Those steps are the new labels: their instruction (or language motion) is what t
 have said there, with the history and observation the planner had. Each batch draws ``--mix`` of its
 samples from them (YAY: 10 % newest corrections) and the rest from the original training data, so the
 planner learns the fix without forgetting the rest. It starts from the planner's weights and keeps its
-vocabularies (a correction outside them is skipped and counted); the subtask label of a corrected step
-is dropped (an instruction correction keeps the sub-step it overrode, which may be the wrong one).
+vocabularies (a correction outside them is skipped and counted). A corrected step's recorded subtask
+is the one the planner was on, maybe its wrong one: its kind label is dropped, and the target,
+destination and template come from reading the person's sentence against the vocabularies.
 
 Writes ``<out>/{best,last,final}`` like the trainer, with a card naming the base planner, the
 corrections and the mix; validation accuracy per head on the original data's held-out episodes
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
     from vla_core.data.reader import read_datasets
-    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig
+    from vla_core.planners.factors import parse
+    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, PlanReader
     from vla_core.policies.checkpoint import CheckpointError, load_model, save_checkpoint
     from vla_core.policies.text import shared_encoder
     from vla_core.train_planner import accuracies
@@ -131,13 +133,19 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(f"{' '.join(args.corrections)}: no plan.corrected column (record them with "
                          "python -m vla_core.collect --corrector)")
     episodes = original + corrections
-    data = build_chunk_data(episodes, list(mcfg.keypoint_names), shared_encoder(), mcfg.path_points, fps=fps,
+    text = shared_encoder()
+    data = build_chunk_data(episodes, list(mcfg.keypoint_names), text, mcfg.path_points, fps=fps,
                             landmarks=mcfg.landmarks)
-    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(mcfg.subtasks, mcfg.instructions))
+    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(mcfg.kinds, mcfg.entities, mcfg.templates))
     is_corr = np.zeros(len(data), bool)
     is_corr[len(data) - int(sum(len(ep) for ep in corrections)):] = corrected_steps(corrections)
-    labels.subtask[is_corr] = -1  # the sub-step an instruction override kept: maybe the planner's wrong one
-    usable = is_corr & ((labels.instruction >= 0) | (labels.motion >= 0))
+    # a corrected step's subtask is the one the planner was on (maybe its wrong one): its kind says
+    # nothing; the person's sentence names the target (and destination) and the template itself
+    for i in np.flatnonzero(is_corr):
+        said = parse(labels.sentence[i], mcfg.templates, mcfg.entities) if labels.sentence[i] else None
+        labels.kind[i] = -1
+        labels.template[i], labels.target[i], labels.dest[i] = said if said else (-1, -1, -1)
+    usable = is_corr & ((labels.template >= 0) | (labels.motion >= 0))
     corr_idx = np.flatnonzero(usable)
     if not len(corr_idx):
         raise UsageError(f"no corrected step in {' '.join(args.corrections)} has an instruction or motion the "
@@ -148,24 +156,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     train_idx = train_idx[train_idx < n_orig]
     val_idx = val_idx[val_idx < n_orig] if len(val_idx[val_idx < n_orig]) else orig_data_idx
     gap = int(cfg["motion_gap"])
-    sampler = MixedSampler(PlannerSampler(data, labels, train_idx, args.seed, gap),
-                           PlannerSampler(data, labels, corr_idx, args.seed + 1, gap), args.mix)
+    pts = (list(mcfg.keypoint_names), mcfg.landmarks)
+    sampler = MixedSampler(PlannerSampler(data, labels, train_idx, *pts, args.seed, gap),
+                           PlannerSampler(data, labels, corr_idx, *pts, args.seed + 1, gap), args.mix)
     rng = np.random.default_rng(args.seed + 2)
-    val = PlannerSampler(data, labels, val_idx, args.seed + 3, gap)
+    val = PlannerSampler(data, labels, val_idx, *pts, args.seed + 3, gap)
     val_steps = val_idx[rng.integers(len(val_idx), size=min(2048, 4 * len(val_idx)))]
-    corr_val = PlannerSampler(data, labels, corr_idx, args.seed + 4, gap)
+    corr_val = PlannerSampler(data, labels, corr_idx, *pts, args.seed + 4, gap)
     model = model.to(device)
     val_batches = [{k: v.to(device) for k, v in val.batch(idx=val_steps[i:i + 512]).items()}
                    for i in range(0, len(val_steps), 512)]
-    corr_batches = [{k: v.to(device) for k, v in corr_val.batch(idx=corr_idx[i:i + 512]).items()}
-                    for i in range(0, len(corr_idx), 512)]
     print(f"data: {len(original)} original episodes ({n_orig} frames), {len(corrections)} correction episodes "
           f"with {int(is_corr.sum())} corrected steps ({len(corr_idx)} in the planner's vocabulary); mix "
           f"{args.mix}; loaded in {time.time() - t0:.0f} s", flush=True)
 
     def evaluate(ema) -> dict:
-        return {**accuracies(ema, val_batches),
-                **{f"corrected_{k}": v for k, v in accuracies(ema, corr_batches).items()}}
+        reader = PlanReader(ema, text)
+        return {**accuracies(reader, val, val_steps, device),
+                **{f"corrected_{k}": v for k, v in accuracies(reader, corr_val, corr_idx, device).items()}}
 
     before = evaluate(model.eval())
     print(json.dumps({"step": 0, **before}), flush=True)

@@ -3,10 +3,11 @@
     python -m vla_core.train_planner dataset=data/kitchen_r_fine steps=10000
     python -m vla_core.train_planner 'dataset=[data/a,data/b]' out=outputs/train/planner   # resumes if out/last exists
 
-One model, four heads: subtask key, fine-grained instruction and RT-H motion (classified over
-the vocabularies of the training split) and the path segment (regressed). Writes
+One model, two stages (vla_core/planners/learned.py): the subtask's kind, target and destination,
+then the instruction template, RT-H motion (classified over the training split's vocabularies)
+and the path segment (regressed). Writes
 ``<out>/{best,last,final}`` (config.json + model.safetensors + card.md) like the policy trainer,
-with validation accuracies per head in the final metrics. Config: ``configs/train_planner.yaml``.
+with validation accuracies per answer (composed as at inference) in the metrics. Config: ``configs/train_planner.yaml``.
 """
 
 from __future__ import annotations
@@ -19,27 +20,16 @@ from pathlib import Path
 import numpy as np
 
 
-def accuracies(model, batches: list[dict]) -> dict:
-    """Validation accuracy per class head (over labelled steps) and mean path error (m, where labelled)."""
-    import torch
+def accuracies(reader, sampler, idx: np.ndarray, device=None) -> dict:
+    """Validation accuracy per answer (subtask, instruction, motion; both stages as at inference)
+    over its labelled steps, and the mean path error (m, where labelled)."""
+    from vla_core.training.planner_data import judge
 
-    from vla_core.planners.learned import LABELS
-
-    hit = {k: [0, 0] for k in LABELS}
-    err = []
-    with torch.no_grad():
-        for b in batches:
-            pred = model.predict(b)
-            for k, key in LABELS.items():
-                ok = b[key] >= 0
-                hit[k][0] += int((pred[k][0][ok] == b[key][ok]).sum())
-                hit[k][1] += int(ok.sum())
-            has = b["has_path"]
-            if has.any():
-                err.append((pred["path"][has][..., :3] - b["path"][has][..., :3]).norm(dim=-1).mean(-1))
-    out = {f"{k}_acc": round(h / n, 4) for k, (h, n) in hit.items() if n}
-    if err:
-        out["path_mean_error_m"] = round(float(torch.cat(err).mean()), 4)
+    j = judge(reader, sampler, idx, device=device)
+    err = j.pop("path_error")
+    out = {f"{h}_acc": round(float(ok.mean()), 4) for h, (_, ok) in j.items() if len(ok)}
+    if len(err):
+        out["path_mean_error_m"] = round(float(err.mean()), 4)
     return out
 
 
@@ -58,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.envs import landmarks as bench_landmarks
     from vla_core.data.reader import read_datasets
-    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, class_sentences
+    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, PlanReader
     from vla_core.policies.checkpoint import save_checkpoint
     from vla_core.policies.text import keypoint_phrase, shared_encoder
     from vla_core.training.chunks import build_chunk_data, split_episodes
@@ -78,22 +68,23 @@ def main(argv: list[str] | None = None) -> int:
         data = build_chunk_data(episodes, names, text, int(m["path_points"]), fps=fps, landmarks=landmarks)
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         labels = planner_labels(data, episodes, train_idx)
-        mcfg = PlannerModelConfig(keypoint_names=names, landmarks=landmarks, subtasks=labels.subtasks,
-                                  instructions=labels.instructions, **m)
+        mcfg = PlannerModelConfig(keypoint_names=names, landmarks=landmarks, kinds=labels.kinds,
+                                  entities=labels.entities, templates=labels.templates, **m)
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     gap = int(cfg["motion_gap"])
-    sampler = PlannerSampler(data, labels, train_idx, int(cfg["seed"]), motion_gap=gap)
-    val = PlannerSampler(data, labels, val_idx if len(val_idx) else train_idx, int(cfg["seed"]) + 1, motion_gap=gap)
+    sampler = PlannerSampler(data, labels, train_idx, names, landmarks, int(cfg["seed"]), motion_gap=gap)
+    val = PlannerSampler(data, labels, val_idx if len(val_idx) else train_idx, names, landmarks, int(cfg["seed"]) + 1,
+                         motion_gap=gap)
     rng = np.random.default_rng(int(cfg["seed"]) + 2)
     val_steps = val.steps[rng.integers(len(val.steps), size=min(2048, 4 * len(val.steps)))]
     print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val); "
-          f"{len(labels.subtasks)} subtasks, {len(labels.instructions)} instructions; loaded in "
+          f"{len(labels.kinds)} kinds, {len(labels.entities)} entities, {len(labels.templates)} templates; loaded in "
           f"{time.time() - t0:.0f} s", flush=True)
 
-    class_emb = {k: torch.as_tensor(text.encode(v)) for k, v in class_sentences(mcfg).items()}
-    model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])), class_emb)
+    model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])),
+                         torch.as_tensor(text.encode([n.replace("_", " ") for n in labels.entities])))
     fit_b = sampler.batch(idx=train_idx[:: max(1, len(train_idx) // 20000)])
     model.encoder.state_norm.fit(model.encoder.proprio_features(fit_b).numpy())
     paths = data.path[train_idx][data.has_path[train_idx]]
@@ -105,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
            "data": {"episodes": len(episodes), "frames": len(data), "dataset": " + ".join(roots)},
            "parameters": sum(p.numel() for p in model.parameters())}
 
+    def evaluate(ema) -> dict:
+        return accuracies(PlanReader(ema, text), val, val_steps, device)
+
     def save(ema, where: str, step: int, metrics: dict) -> None:
         if where == "final":
-            metrics = {**metrics, **accuracies(ema, val_batches)}
+            metrics = {**metrics, **evaluate(ema)}
         d = {**doc, "step": step, "metrics": metrics,
              "train": {k: cfg[k] for k in ("seed", "steps", "batch_size", "lr")}}
         save_checkpoint(ema, out / where, d, card_text(d), fmt=PLANNER_FORMAT)
@@ -115,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # per-head accuracies beside every validation loss: the loss alone hides which head fails
         metrics = fit(model, sampler, val_batches, {**cfg, "eval_every": 1}, out, save, desc="train planner",
-                      evaluate=lambda ema: accuracies(ema, val_batches))
+                      evaluate=evaluate)
     except ResumeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

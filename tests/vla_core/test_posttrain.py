@@ -1,4 +1,4 @@
-"""A YAY round end to end on the real parts: a (tiny, poorly trained) learned planner drives the shipped
+"""A YAY round end to end on the real parts: a (tiny, misled) learned planner drives the shipped
 flow policy, the simulated corrector fixes its plans (collect --corrector), the corrected steps land in a
 LeRobot dataset, and posttrain fine-tunes the planner on them until it says what the corrector said."""
 
@@ -25,13 +25,26 @@ def oracle_sentence(task: str) -> str:
     return f"drive to the {task_by_instruction(task).goals[0].target}"
 
 
+def mislead(ckpt: Path) -> None:
+    """Teach the tiny planner a wrong rule: never the place the task names. (Two steps of training
+    leave its choice to chance, and its mention features make chance often right.)"""
+    from safetensors.torch import load_file, save_file
+
+    from vla_core.planners.factors import MAX_MENTIONS
+
+    w = load_file(str(ckpt / "model.safetensors"))
+    w["out.target.gate.bias"][:MAX_MENTIONS] = -3.0
+    save_file(w, str(ckpt / "model.safetensors"))
+
+
 @pytest.fixture(scope="module")
 def round_one(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("yay")
     data, planner, corr = tmp / "expert", tmp / "planner", tmp / "corrections"
-    # four destinations: the corrector's sentences are in the planner's vocabulary
-    assert collect(["--episodes", "4", "--out", str(data), "--category", "navigate", "--seed", "3"]) == 0
+    # eight episodes: the corrections' destinations are among the planner's entities
+    assert collect(["--episodes", "8", "--out", str(data), "--category", "navigate", "--seed", "3"]) == 0
     assert train_planner([f"dataset={data}", f"out={planner}", *TINY, "steps=2"]) == 0
+    mislead(planner / "final")
     assert collect(["--episodes", "2", "--out", str(corr), "--category", "navigate", "--seed", "5", "--corrector",
                     "--planner", str(planner / "final"), "--policy", str(POLICY), "--patience", "2",
                     "--max-steps", "60"]) == 0

@@ -20,38 +20,28 @@ from pathlib import Path
 import numpy as np
 
 
-def confidences(ckpt: str, roots: list[str], batch: int = 1024) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def confidences(ckpt: str, roots: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{head: (confidence (N,), correct (N,))} over every labelled step of the datasets, with the
-    history the data records (the previous subtask)."""
-    import torch
-
+    history the data records (the previous subtask); answers composed as at inference."""
     from vla_core.data.reader import read_datasets
-    from vla_core.planners.learned import LABELS, PLANNER_FORMAT, PlannerModel, PlannerModelConfig
+    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, PlanReader
     from vla_core.policies.checkpoint import load_model
     from vla_core.policies.text import shared_encoder
     from vla_core.training.chunks import build_chunk_data
-    from vla_core.training.planner_data import PlannerSampler, planner_labels
+    from vla_core.training.planner_data import PlannerSampler, judge, planner_labels
 
     model, _ = load_model(ckpt, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
     cfg = model.cfg
     episodes, fps = read_datasets(roots)
-    data = build_chunk_data(episodes, cfg.keypoint_names, shared_encoder(), cfg.path_points, fps=fps,
-                            landmarks=cfg.landmarks)
-    # labels in the checkpoint's classes: one it never saw is a wrong answer it cannot give (−2)
-    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(cfg.subtasks, cfg.instructions), unknown=-2)
-    sampler = PlannerSampler(data, labels, np.arange(len(data)), seed=0, motion_gap=8)
-    conf = {h: [] for h in LABELS}
-    ok = {h: [] for h in LABELS}
-    with torch.no_grad():
-        for i in range(0, len(data), batch):
-            b = sampler.batch(idx=np.arange(i, min(i + batch, len(data))))
-            pred = model.predict(b)
-            for h, key in LABELS.items():
-                lab = b[key]
-                keep = lab != -1
-                conf[h].append(pred[h][1][keep].numpy())
-                ok[h].append((pred[h][0][keep] == lab[keep]).numpy())
-    return {h: (np.concatenate(conf[h]), np.concatenate(ok[h])) for h in LABELS}
+    text = shared_encoder()
+    data = build_chunk_data(episodes, cfg.keypoint_names, text, cfg.path_points, fps=fps, landmarks=cfg.landmarks)
+    # labels in the checkpoint's classes (a factor it never saw makes an answer it cannot give: wrong)
+    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(cfg.kinds, cfg.entities, cfg.templates),
+                            unknown=-2)
+    sampler = PlannerSampler(data, labels, np.arange(len(data)), cfg.keypoint_names, cfg.landmarks, seed=0)
+    out = judge(PlanReader(model.eval(), text), sampler, np.arange(len(data)), batch=1024)
+    out.pop("path_error")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

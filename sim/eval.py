@@ -1,6 +1,8 @@
 """Evaluate the stack on a benchmark.
 
-  python sim/eval.py --bench kitchen_r                       # oracle planner + expert, test split
+  python sim/eval.py --bench kitchen_r                       # the whole stack: learned planner + flow policy
+  python sim/eval.py --bench kitchen_r --mode policy         # oracle plans → the policy
+  python sim/eval.py --bench kitchen_r --mode planner        # the planner beside the oracle + expert
   python sim/eval.py --bench kitchen_r --episodes 120 --workers 2 --no-video
   python sim/eval.py --bench kitchen_r --list                # every instruction: id, category, split
   python sim/eval.py --bench kitchen_r bench.obs_mode=depth  # hydra overrides after the flags
@@ -90,11 +92,18 @@ def compose(args: argparse.Namespace) -> dict:
         overrides.append(f"steering.enabled={str(args.steering != 'off').lower()}")
     if args.steering_ablation:
         overrides.append(f"steering.ablation={args.steering_ablation}")
+    given = {o.split("=", 1)[0] for o in args.overrides}
+    mode = args.mode or next((o.split("=", 1)[1] for o in args.overrides if o.startswith("mode=")), None)
+    if mode is None and args.bench in ("libero", "calvin"):
+        mode = "policy"  # no planner is trained on them yet
+        overrides.append("mode=policy")
     if args.planner:
         overrides.append(f"planner={args.planner}")
+    elif mode == "policy" and "planner" not in given:
+        overrides.append("planner=oracle")  # policy mode: oracle plans → the policy (the default is the learned planner)
     if args.policy:
         overrides.append(f"policy={args.policy}")
-    elif (args.mode == "planner" or args.bench in ("libero", "calvin")) and not any(
+    elif (mode == "planner" or args.bench in ("libero", "calvin")) and not any(
             o.startswith("policy=") for o in args.overrides):
         # planner mode scores along the expert's episodes, whatever the default; no LIBERO/CALVIN policy ships yet
         overrides.append("policy=expert")

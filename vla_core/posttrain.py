@@ -156,7 +156,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     train_idx = train_idx[train_idx < n_orig]
     val_idx = val_idx[val_idx < n_orig] if len(val_idx[val_idx < n_orig]) else orig_data_idx
     gap = int(cfg["motion_gap"])
-    pts = (list(mcfg.keypoint_names), mcfg.landmarks)
+    pts = (list(mcfg.keypoint_names), mcfg.landmarks, mcfg.aliases)
     sampler = MixedSampler(PlannerSampler(data, labels, train_idx, *pts, args.seed, gap),
                            PlannerSampler(data, labels, corr_idx, *pts, args.seed + 1, gap), args.mix)
     rng = np.random.default_rng(args.seed + 2)

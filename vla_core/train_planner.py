@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from sim.envs import landmarks as bench_landmarks
+    from sim.envs import lexicon as bench_lexicon
     from vla_core.data.reader import read_datasets
     from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, PlanReader
     from vla_core.policies.checkpoint import save_checkpoint
@@ -69,13 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         labels = planner_labels(data, episodes, train_idx)
         mcfg = PlannerModelConfig(keypoint_names=names, landmarks=landmarks, kinds=labels.kinds,
-                                  entities=labels.entities, templates=labels.templates, **m)
+                                  entities=labels.entities, templates=labels.templates,
+                                  aliases={e: a for e, a in bench_lexicon(cfg["bench"]["name"]).items()
+                                           if e in labels.entities}, **m)
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     gap = int(cfg["motion_gap"])
-    sampler = PlannerSampler(data, labels, train_idx, names, landmarks, int(cfg["seed"]), motion_gap=gap)
-    val = PlannerSampler(data, labels, val_idx if len(val_idx) else train_idx, names, landmarks, int(cfg["seed"]) + 1,
+    pts = (names, landmarks, mcfg.aliases)
+    sampler = PlannerSampler(data, labels, train_idx, *pts, int(cfg["seed"]), motion_gap=gap)
+    val = PlannerSampler(data, labels, val_idx if len(val_idx) else train_idx, *pts, int(cfg["seed"]) + 1,
                          motion_gap=gap)
     rng = np.random.default_rng(int(cfg["seed"]) + 2)
     val_steps = val.steps[rng.integers(len(val.steps), size=min(2048, 4 * len(val.steps)))]

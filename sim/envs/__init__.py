@@ -50,6 +50,26 @@ def task_by_id(name: str, task_id: str):
     return lookup(task_id)
 
 
+def lexicon(name: str) -> dict[str, list[str]]:
+    """How a bench's instructions name its things: {name: [phrases]} ('shelf': 'shelving unit',
+    'pantry shelf'; 'bottom_right_burner': 'front right burner'). The learned planner reads which
+    things a task names through it (a robot's object lexicon). {} where plans name things by their
+    own names."""
+    if name == "kitchen_r":
+        from sim.envs.kitchen_r import catalog as C
+
+        out: dict[str, list[str]] = {}
+        for thing in (*C.AREAS, *C.SURFACES, *C.ALL_FIXTURES):
+            out.setdefault(thing.name, [])
+            out[thing.name] += [w for w in thing.words if w not in out[thing.name]]
+        for thing in (*C.OBJECTS, *C.RECEPTACLES):
+            out[thing.name] = [thing.words]
+        return out
+    if name in BENCHES:
+        return {}
+    raise BenchUnavailable(f"unknown bench {name!r}; choose from {', '.join(BENCHES)}")
+
+
 def landmarks(name: str) -> dict[str, list[float]]:
     """Map poses (world x, y, yaw) a mobile bench's plans name: the areas it docks at and each
     fixture's dock. {} for fixed-base benches. Policies see the one a plan names (grounding)."""

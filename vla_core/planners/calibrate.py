@@ -38,7 +38,7 @@ def confidences(ckpt: str, roots: list[str]) -> dict[str, tuple[np.ndarray, np.n
     # labels in the checkpoint's classes (a factor it never saw makes an answer it cannot give: wrong)
     labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(cfg.kinds, cfg.entities, cfg.templates),
                             unknown=-2)
-    sampler = PlannerSampler(data, labels, np.arange(len(data)), cfg.keypoint_names, cfg.landmarks, seed=0)
+    sampler = PlannerSampler(data, labels, np.arange(len(data)), cfg.keypoint_names, cfg.landmarks, cfg.aliases, seed=0)
     out = judge(PlanReader(model.eval(), text), sampler, np.arange(len(data)), batch=1024)
     out.pop("path_error")
     return out

@@ -17,11 +17,13 @@ import numpy as np
 from vla_core.data.labels import parse_subtask_key
 from vla_core.plans import Subtask
 
-MAX_MENTIONS = 4  # entities a task names, in order (multi-step tasks name up to four goals)
+MAX_MENTIONS = 8  # entities a task names, in order (multi-step tasks name up to four goals: up to eight things)
 NEAR_SCALE = 1.0  # m: nearness feature = −distance / this, clipped below at −3
-# per entity: mention one-hot (MAX_MENTIONS), nearness of its map pose to each mentioned thing
-# (MAX_MENTIONS), named by the previous subtask, is a map landmark
-ENTITY_FEATURES = 2 * MAX_MENTIONS + 2
+# per entity: mention one-hot (MAX_MENTIONS); nearness of its map pose to each mentioned thing,
+# once for places (areas) and once for operable things (a fixture's dock), since a drive goes to
+# the area an object stands in but to a fixture only when it is named (MAX_MENTIONS each); named
+# by the previous subtask; is a landmark; is operable
+ENTITY_FEATURES = 3 * MAX_MENTIONS + 3
 
 
 def _phrase(name: str) -> str:
@@ -83,38 +85,42 @@ def split_key(key: str) -> tuple[str, str, str | None] | None:
     return None if s is None else (s.kind, s.target, s.dest)
 
 
-def mentions(text: str, entities: list[str]) -> np.ndarray:
-    """(MAX_MENTIONS,) entity indices in the order ``text`` names them (whole phrases, longest
-    first, each entity once); −1 pads."""
+def mentions(text: str, entities: list[str], aliases: dict[str, list[str]] | None = None) -> np.ndarray:
+    """(MAX_MENTIONS,) entity indices in the order ``text`` names them, by their own phrase ('red
+    mug' for red_mug) or an alias ('shelving unit' for shelf): whole phrases, longest first, each
+    entity once; −1 pads."""
     t = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
+    phrases = {(_phrase(e), i) for i, e in enumerate(entities)}
+    phrases |= {(a.lower(), i) for i, e in enumerate(entities) for a in (aliases or {}).get(e, ())}
     taken = np.zeros(len(t), bool)
-    hits: list[tuple[int, int]] = []
-    for i, name in sorted(enumerate(entities), key=lambda p: -len(p[1])):
-        for m in re.finditer(re.escape(f" {_phrase(name)} "), t):
+    hits: dict[int, int] = {}  # entity → where it is first named
+    for phrase, i in sorted(phrases, key=lambda p: (-len(p[0]), p[1])):
+        for m in re.finditer(re.escape(f" {phrase} "), t):
             span = slice(m.start() + 1, m.end() - 1)
             if not taken[span].any():
                 taken[span] = True
-                hits.append((m.start(), i))
-                break
-    hits.sort()
+                hits[i] = min(hits.get(i, m.start()), m.start())
+    order = sorted(hits, key=hits.get)
     out = np.full(MAX_MENTIONS, -1, np.int64)
-    for k, (_, i) in enumerate(hits[:MAX_MENTIONS]):
-        out[k] = i
+    out[:min(len(order), MAX_MENTIONS)] = order[:MAX_MENTIONS]
     return out
 
 
 def entity_points(entities: list[str], keypoint_names: list[str],
                   landmarks: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Per entity: its keypoint index (−1 none: an area has no keypoint) and its map pose (E, 3)
-    with a validity flag (E,) (landmarks: areas and fixture docks)."""
+    """Per entity: its keypoint index (−1 none: the stove area has none), and (E, 5) its map pose,
+    a landmark flag (areas and fixture docks) and an 'operable' flag: its keypoint is a part of it
+    ('microwave_handle' for the microwave), what fixtures have and places do not."""
     kp = {n: i for i, n in enumerate(keypoint_names)}
-    for n in keypoint_names:  # 'microwave_handle' stands for the microwave
+    part = {}
+    for n in keypoint_names:
         for suf in ("_handle", "_top"):
             if n.endswith(suf):
-                kp.setdefault(n[: -len(suf)], kp[n])
-    index = np.array([kp.get(e, -1) for e in entities], np.int64)
+                part.setdefault(n[: -len(suf)], kp[n])
+    index = np.array([kp.get(e, part.get(e, -1)) for e in entities], np.int64)
     pose = np.array([landmarks.get(e, [0.0, 0.0, 0.0]) for e in entities], np.float32).reshape(-1, 3)
-    return index, np.concatenate([pose, np.array([[e in landmarks] for e in entities], np.float32)], axis=1)
+    flags = np.array([[e in landmarks, e not in kp and e in part] for e in entities], np.float32).reshape(-1, 2)
+    return index, np.concatenate([pose, flags], axis=1)
 
 
 def entity_features(mention: np.ndarray, history: np.ndarray, state: np.ndarray, keypoints: np.ndarray,
@@ -122,7 +128,7 @@ def entity_features(mention: np.ndarray, history: np.ndarray, state: np.ndarray,
     """(B, E, ENTITY_FEATURES) for batch rows: ``mention`` (B, M) entity indices the task names,
     ``history`` (B, M) those the previous subtask names, ``state`` (B, 18) proprio (base pose in
     15:18), ``keypoints`` (B, K, 3) base frame with ``valid`` (B, K); ``kp_index`` (E,) and
-    ``landmark`` (E, 4) from ``entity_points``. Nearness ties a navigation to the area where the
+    ``landmark`` (E, 5) from ``entity_points``. Nearness ties a navigation to the area where the
     named object stands: −(distance from each mentioned entity's keypoint, in the world, to this
     entity's map pose)."""
     b, e = mention.shape[0], len(kp_index)
@@ -133,7 +139,7 @@ def entity_features(mention: np.ndarray, history: np.ndarray, state: np.ndarray,
         has = mention[:, j] >= 0
         out[rows[has, 0], mention[has, j], j] = 1.0
         hk = history[:, j] >= 0
-        out[rows[hk, 0], history[hk, j], 2 * m] = 1.0
+        out[rows[hk, 0], history[hk, j], 3 * m] = 1.0
         # world xy of the j-th mentioned entity's keypoint
         ki = np.where(has, kp_index[np.maximum(mention[:, j], 0)], -1)
         ok = ki >= 0
@@ -144,6 +150,8 @@ def entity_features(mention: np.ndarray, history: np.ndarray, state: np.ndarray,
         wy = y + np.sin(yaw) * p[:, 0] + np.cos(yaw) * p[:, 1]
         d = np.hypot(wx[:, None] - landmark[None, :, 0], wy[:, None] - landmark[None, :, 1])  # (B, E)
         near = np.maximum(-d / NEAR_SCALE, -3.0) * landmark[None, :, 3] * ok[:, None]
-        out[:, :, m + j] = near
-    out[:, :, 2 * m + 1] = landmark[None, :, 3]
+        out[:, :, m + j] = near * (1.0 - landmark[None, :, 4])
+        out[:, :, 2 * m + j] = near * landmark[None, :, 4]
+    out[:, :, 3 * m + 1] = landmark[None, :, 3]
+    out[:, :, 3 * m + 2] = landmark[None, :, 4]
     return out

@@ -43,6 +43,7 @@ class PlannerModelConfig:
     kinds: list[str] = field(default_factory=list)  # subtask kinds seen in training
     entities: list[str] = field(default_factory=list)  # names subtasks act on or place at
     templates: list[str] = field(default_factory=list)  # instruction templates ('grasp the {target}')
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # how tasks name entities (the bench's lexicon)
     path_points: int = 8
     d_model: int = 96
     layers: int = 2
@@ -287,7 +288,7 @@ class LearnedPlanner:
         self._task_in = {"task": self.text(task) if task else np.zeros(TEXT_DIM, np.float32),
                          "task_target": ground(task, self.cfg.keypoint_names),
                          "task_landmark": ground_landmark(task, self.cfg.landmarks)}
-        self._task_mentions = mentions(task, self.cfg.entities)
+        self._task_mentions = mentions(task, self.cfg.entities, self.cfg.aliases)
         self.current: str | None = None  # the subtask key said last
         self.previous: str | None = None  # the one before it (the history input)
         self._prev_obs: tuple[float, np.ndarray] | None = None
@@ -302,7 +303,7 @@ class LearnedPlanner:
         self._prev_obs = (obs.time, ob["state"])
         prev = parse_subtask_key(self.previous).text() if self.previous else ""
         history = self.text(prev) if prev else np.zeros(TEXT_DIM, np.float32)
-        ent = self.reader.entity(self._task_mentions[None], mentions(prev, self.cfg.entities)[None],
+        ent = self.reader.entity(self._task_mentions[None], mentions(prev, self.cfg.entities, self.cfg.aliases)[None],
                                  {k: v[None] for k, v in ob.items()})[0]
         b = {**ob, "history": history, "entity": ent, **self._task_in}
         device = next(self.model.parameters()).device

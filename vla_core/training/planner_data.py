@@ -81,18 +81,19 @@ def planner_labels(data: ChunkData, episodes, steps: np.ndarray,
 
 
 class PlannerSampler:
-    """Draws planner training batches from a subset of steps. ``keypoint_names`` and ``landmarks``
-    are the model's (the data's keypoints are in that order)."""
+    """Draws planner training batches from a subset of steps. ``keypoint_names``, ``landmarks`` and
+    ``aliases`` are the model's (the data's keypoints are in that order)."""
 
     def __init__(self, data: ChunkData, labels: PlannerLabels, steps: np.ndarray, keypoint_names: list[str],
-                 landmarks: dict[str, list[float]], seed: int = 0, motion_gap: int = 8):
+                 landmarks: dict[str, list[float]], aliases: dict[str, list[str]] | None = None, seed: int = 0,
+                 motion_gap: int = 8):
         if data.task is None or data.text_targets is None:
             raise ValueError("ChunkData without task indices or groundings (built by an older build_chunk_data)")
         self.data, self.labels, self.steps, self.motion_gap = data, labels, steps, max(1, int(motion_gap))
         self.rng = np.random.default_rng(seed)
         self.points = entity_points(labels.entities, keypoint_names, landmarks)
         # per text (+ a last row for none): the entities it names, its embedding, groundings
-        self.mentions = np.concatenate([np.stack([mentions(t, labels.entities) for t in data.texts]),
+        self.mentions = np.concatenate([np.stack([mentions(t, labels.entities, aliases) for t in data.texts]),
                                         np.full((1, MAX_MENTIONS), -1, np.int64)])
         pad = lambda a, v: np.concatenate([a, np.full((1, *a.shape[1:]), v, a.dtype)])  # noqa: E731
         self.emb, self.targets = pad(data.text_emb, 0.0), pad(data.text_targets, -1)

@@ -41,9 +41,22 @@ def test_compose_keeps_a_destination_only_on_place():
 def test_mentions_are_in_text_order_longest_phrase_first():
     ents = ["microwave", "red_mug", "white_bowl", "bowl", "table"]
     m = mentions("Put the red mug in the white bowl, then open the microwave", ents)
-    assert m.tolist() == [1, 2, 0, -1] and len(m) == MAX_MENTIONS
+    assert m.tolist()[:4] == [1, 2, 0, -1] and len(m) == MAX_MENTIONS
     assert mentions("", ents).tolist() == [-1] * MAX_MENTIONS
-    assert mentions("go to the table and the table", ents).tolist() == [4, -1, -1, -1]
+    assert mentions("go to the table and the table", ents).tolist()[:2] == [4, -1]
+
+
+def test_mentions_read_the_lexicon_of_the_bench():
+    from sim.envs import lexicon
+
+    ents = ["counter", "shelf", "stove", "top_right_burner", "red_mug"]
+    lex = lexicon("kitchen_r")
+    assert mentions("Turn on the back right burner", ents, lex).tolist()[:1] == [3]
+    assert mentions("Turn on the back right burner", ents).tolist()[:1] == [-1]  # not by its own name
+    # 'kitchen counter by the stove' is the stove area, not the counter
+    assert mentions("Go to the kitchen counter by the stove", ents, lex).tolist()[:2] == [2, -1]
+    assert mentions("Put the red mug on the shelving unit", ents, lex).tolist()[:2] == [4, 1]
+    assert lexicon("calvin") == {}
 
 
 def test_entity_features_tie_an_object_to_the_nearest_area():
@@ -51,18 +64,21 @@ def test_entity_features_tie_an_object_to_the_nearest_area():
     kp_names = ["red_mug", "microwave_handle"]
     landmarks = {"counter": [2.0, 0.0, 0.0], "table": [-2.0, 0.0, 0.0]}
     kp_index, lm = entity_points(ents, kp_names, landmarks)
-    assert kp_index.tolist() == [0, -1, -1] and lm[:, 3].tolist() == [0, 1, 1]
+    assert kp_index.tolist() == [0, -1, -1] and lm[:, 3].tolist() == [0, 1, 1] and lm[:, 4].tolist() == [0, 0, 0]
+    assert entity_points(["microwave", "table"], ["microwave_handle", "table"], {})[1][:, 4].tolist() == [1, 0]
     state = np.zeros((1, 18), np.float32)
     state[0, 15:18] = [1.0, 0.0, np.pi]  # base at x=1 facing −x: base-frame +x is world −x
     kp = np.array([[[2.5, 0.0, 0.8], [0.0, 0.0, 0.0]]], np.float32)  # the mug 2.5 m ahead → world x = −1.5
     valid = np.array([[1.0, 0.0]], np.float32)
-    mention = np.array([[0, -1, -1, -1]])
-    hist = np.array([[1, -1, -1, -1]])
+    mention = np.array([[0] + [-1] * (MAX_MENTIONS - 1)])
+    hist = np.array([[1] + [-1] * (MAX_MENTIONS - 1)])
     f = entity_features(mention, hist, state, kp, valid, kp_index, lm)
     assert f.shape == (1, 3, ENTITY_FEATURES)
     assert f[0, 0, 0] == 1.0 and f[0, 1:, 0].sum() == 0  # the mug is the first mention
-    near = f[0, :, MAX_MENTIONS]
+    near = f[0, :, MAX_MENTIONS]  # to places (areas: a landmark, no keypoint)
     assert near[2] > near[1] and near[0] == 0.0  # the table (x=−2) is nearer the mug than the counter
-    assert f[0, 1, 2 * MAX_MENTIONS] == 1.0 and f[0, 0, 2 * MAX_MENTIONS] == 0.0  # the history named the counter
+    assert np.all(f[0, :, 2 * MAX_MENTIONS] == 0)  # no landmark here is operable
+    assert f[0, 1, 3 * MAX_MENTIONS] == 1.0 and f[0, 0, 3 * MAX_MENTIONS] == 0.0  # the history named the counter
+    assert f[0, :, -1].tolist() == [0, 0, 0]  # none is operable
     valid[0, 0] = 0.0  # an unseen keypoint says nothing about nearness
     assert np.all(entity_features(mention, hist, state, kp, valid, kp_index, lm)[0, :, MAX_MENTIONS] == 0)

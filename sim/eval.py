@@ -94,8 +94,9 @@ def compose(args: argparse.Namespace) -> dict:
         overrides.append(f"steering.ablation={args.steering_ablation}")
     given = {o.split("=", 1)[0] for o in args.overrides}
     mode = args.mode or next((o.split("=", 1)[1] for o in args.overrides if o.startswith("mode=")), None)
-    if mode is None and args.bench in ("libero", "calvin"):
-        mode = "policy"  # no planner is trained on them yet
+    if mode is None and (args.bench in ("libero", "calvin") or args.steering or args.steering_ablation):
+        # no planner is trained on LIBERO/CALVIN yet; steering follows the oracle's reward programs
+        mode = "policy"
         overrides.append("mode=policy")
     if args.planner:
         overrides.append(f"planner={args.planner}")

@@ -79,3 +79,42 @@ def test_the_calvin_policy_is_small_carded_and_its_quoted_number_is_its_reports(
     assert meta["config"]["policy"]["checkpoint"] == "checkpoints/calvin_flow" and meta["split"] == "layout D"
     assert meta["chains"]["chains"] == 1000
     assert f"**{meta['chains']['avg_len']:.2f}**" in (ROOT / "README.md").read_text()
+
+
+PLANNER = ROOT / "checkpoints" / "kitchen_r_planner"
+PLANNER_REPORTS = {"instruction": 200, "subtask": 48, "motion": 48, "path": 48}  # plan kind → episodes at least
+
+
+def test_the_shipped_planner_is_small_carded_calibrated_and_the_default():
+    if not (PLANNER / "model.safetensors").is_file():
+        pytest.skip("checkpoints/kitchen_r_planner is not in this checkout")
+    from vla_core.planners.learned import LearnedPlanner
+
+    assert sorted(p.name for p in PLANNER.iterdir()) == ["card.md", "config.json", "model.safetensors"]
+    assert all(p.stat().st_size <= MAX_BYTES for p in PLANNER.iterdir())
+    planner = LearnedPlanner.load(PLANNER)
+    assert {"navigate", "pick", "place"} <= set(planner.cfg.kinds)
+    doc = json.loads((PLANNER / "config.json").read_text())
+    cal = doc["calibration"]
+    assert set(cal) == {"subtask", "instruction", "motion"} and all(c["risk"] == 0.1 for c in cal.values())
+    card = (PLANNER / "card.md").read_text()
+    for needed in ("python -m vla_core.collect", "python -m vla_core.train_planner", "seed",
+                   "python -m vla_core.planners.calibrate", "sim/eval.py --bench kitchen_r"):
+        assert needed in card, needed
+    defaults = OmegaConf.to_container(OmegaConf.load(ROOT / "configs" / "eval.yaml").defaults)
+    assert next(d["planner"] for d in defaults if isinstance(d, dict) and "planner" in d) == "learned"
+    assert OmegaConf.load(ROOT / "configs" / "planner" / "learned.yaml").checkpoint == "checkpoints/kitchen_r_planner"
+
+
+@pytest.mark.parametrize("kind, n", PLANNER_REPORTS.items())
+def test_integrated_results_come_from_their_reports(kind, n):
+    """The README's integrated table: the shipped planner + the shipped flow policy on the test split."""
+    path = ROOT / "docs" / "results" / f"kitchen_r_integrated_{kind}.json"
+    rep = json.loads(path.read_text())
+    meta, cfg = rep["meta"], rep["meta"]["config"]
+    assert meta["mode"] == "integrated" and meta["planner"] == "learned" and meta["split"] == "test"
+    assert cfg["planner"]["checkpoint"] == "checkpoints/kitchen_r_planner" and cfg["planner"]["kind"] == kind
+    assert cfg["policy"]["checkpoint"] == "checkpoints/kitchen_r_flow"
+    allrow = next(s for s in rep["summary"] if s["category"] == "all")
+    assert allrow["n"] >= n and np.isclose(allrow["rate"], sum(e["success"] for e in rep["episodes"]) / allrow["n"])
+    assert f"{100 * allrow['rate']:.1f}" in (ROOT / "README.md").read_text()

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     text = shared_encoder()
     data = build_chunk_data(episodes, list(mcfg.keypoint_names), text, mcfg.path_points, fps=fps,
                             landmarks=mcfg.landmarks)
-    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(mcfg.kinds, mcfg.entities, mcfg.templates))
+    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(mcfg.kinds, mcfg.entities, mcfg.templates, mcfg.motions))
     is_corr = np.zeros(len(data), bool)
     is_corr[len(data) - int(sum(len(ep) for ep in corrections)):] = corrected_steps(corrections)
     # a corrected step's subtask is the one the planner was on (maybe its wrong one): its kind says

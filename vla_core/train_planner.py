@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
         labels = planner_labels(data, episodes, train_idx)
         mcfg = PlannerModelConfig(keypoint_names=names, landmarks=landmarks, kinds=labels.kinds,
-                                  entities=labels.entities, templates=labels.templates,
+                                  entities=labels.entities, templates=labels.templates, motions=labels.motions,
                                   aliases={e: a for e, a in bench_lexicon(cfg["bench"]["name"]).items()
                                            if e in labels.entities}, **m)
     except (ValueError, TypeError) as e:
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(int(cfg["seed"]) + 2)
     val_steps = val.steps[rng.integers(len(val.steps), size=min(2048, 4 * len(val.steps)))]
     print(f"data: {len(episodes)} episodes, {len(data)} frames ({len(train_idx)} train / {len(val_idx)} val); "
-          f"{len(labels.kinds)} kinds, {len(labels.entities)} entities, {len(labels.templates)} templates; loaded in "
+          f"{len(labels.kinds)} kinds, {len(labels.entities)} entities, {len(labels.templates)} templates, "
+          f"{len(labels.motions)} motions; loaded in "
           f"{time.time() - t0:.0f} s", flush=True)
 
     model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])),

@@ -43,13 +43,14 @@ def run(*args, timeout=300):
     (["replan=sometimes"], "replan must be one of"),
     (["video_every=0"], "video_every must be at least 1"),
     (["bench.obs_mode=foo"], "obs_mode"),
-    (["--mode", "integrated"], "--mode integrated evaluates a learned planner: --planner learned"),
+    (["--mode", "integrated", "--planner", "oracle"], "--mode integrated evaluates a learned planner: --planner learned"),
     (["--mode", "integrated", "--planner", "learned", "planner.checkpoint=/no/such"], "planner.checkpoint: checkpoint not found"),
-    (["--mode", "planner", "--policy", "expert"], "--mode planner evaluates a learned planner"),
+    (["--mode", "planner", "--planner", "oracle"], "--mode planner evaluates a learned planner"),
     (["--mode", "integrated", "--planner", "vlm", "--policy", "expert"], "planner.model must name"),
     (["--mode", "integrated", "--planner", "vlm", "planner.model=/x"], "add it to bench.cameras"),
     (["--mode", "planner", "--policy", "flow"], "--mode planner scores the planner along the oracle + expert"),
-    (["--planner", "learned"], "--mode policy evaluates a policy under oracle plans"),
+    (["--mode", "policy", "--planner", "learned"], "--mode policy evaluates a policy under oracle plans"),
+    (["mode=policy", "planner.kind=poem"], "planner.kind must be one of subtask, instruction, path,"),
     (["planner.kind=poem"], "planner.kind must be one of"),
     (["--split", "perturbed", "--category", "knob"], "choose from obstacle, shifted, clutter"),
     (["--policy", "expert", "--steering", "on"], "steering steers a learned diffusion or flow policy"),
@@ -135,7 +136,8 @@ def test_libero_protocol_run_with_the_expert_and_a_video(tmp_path):
 
 def test_small_run_writes_report_chart_and_video(tmp_path):
     out = tmp_path / "report.json"
-    r = run("--policy", "expert", "--episodes", "2", "--category", "navigate", "--workers", "2", "--video", str(tmp_path / "v"),
+    r = run("--mode", "policy", "--policy", "expert", "--episodes", "2", "--category", "navigate", "--workers", "2",
+            "--video", str(tmp_path / "v"),
             "--out", str(out), "video_episodes=1")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "navigate" in r.stdout and "95% CI" in r.stdout

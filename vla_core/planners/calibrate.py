@@ -36,7 +36,7 @@ def confidences(ckpt: str, roots: list[str]) -> dict[str, tuple[np.ndarray, np.n
     text = shared_encoder()
     data = build_chunk_data(episodes, cfg.keypoint_names, text, cfg.path_points, fps=fps, landmarks=cfg.landmarks)
     # labels in the checkpoint's classes (a factor it never saw makes an answer it cannot give: wrong)
-    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(cfg.kinds, cfg.entities, cfg.templates),
+    labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(cfg.kinds, cfg.entities, cfg.templates, cfg.motions),
                             unknown=-2)
     sampler = PlannerSampler(data, labels, np.arange(len(data)), cfg.keypoint_names, cfg.landmarks, cfg.aliases, seed=0)
     out = judge(PlanReader(model.eval(), text), sampler, np.arange(len(data)), batch=1024)

@@ -5,7 +5,8 @@ in two stages as a person reads a task: which subtask now — its kind, the enti
 for a place, where to (entities scored by their names' sentence embeddings plus features of how
 the task and the scene relate to each) — and then, given that subtask's sentence, which sub-step
 (a template filled with the subtask's names: 'lower the gripper onto the {target}'), which RT-H
-language motion (``MOTION_VOCAB``, as RT-H and YAY do) and which EE path (regressed, (P, 4) in the
+language motion (over those of RT-H's grammar ``MOTION_VOCAB`` the training split holds, as RT-H and
+YAY classify; the grammar's 21k compositions as one head would be 8M weights) and which EE path (regressed, (P, 4) in the
 base frame). The test split's object–destination compositions were never seen together; their
 factors were. Both stages share the observation encoder the chunk policies use
 (``ObsPlanEncoder``, grounded): stage one with the task's sentence in the plan slot, stage two with
@@ -44,6 +45,7 @@ class PlannerModelConfig:
     entities: list[str] = field(default_factory=list)  # names subtasks act on or place at
     templates: list[str] = field(default_factory=list)  # instruction templates ('grasp the {target}')
     aliases: dict[str, list[str]] = field(default_factory=dict)  # how tasks name entities (the bench's lexicon)
+    motions: list[str] = field(default_factory=list)  # the RT-H motions seen in training (MOTION_VOCAB's)
     path_points: int = 8
     d_model: int = 96
     layers: int = 2
@@ -52,8 +54,11 @@ class PlannerModelConfig:
     dropout: float = 0.1  # in the trunks
 
     def __post_init__(self) -> None:
-        if not self.kinds or not self.entities or not self.templates:
-            raise ValueError("a planner needs at least one subtask kind, entity and instruction template")
+        if not self.kinds or not self.entities or not self.templates or not self.motions:
+            raise ValueError("a planner needs at least one subtask kind, entity, instruction template and motion")
+        bad = [m for m in self.motions if m not in _MOTION_INDEX]
+        if bad:
+            raise ValueError(f"motions outside RT-H's grammar: {bad[:3]}")
         check_landmarks(self.landmarks)
 
     def to_dict(self) -> dict:
@@ -113,7 +118,7 @@ class PlannerModel(nn.Module):
                                   "target": EntityScorer(len(cfg.entities), 4 * d, d),
                                   "dest": EntityScorer(len(cfg.entities), 4 * d, d),
                                   "template": nn.Linear(4 * d, len(cfg.templates)),
-                                  "motion": nn.Linear(4 * d, len(MOTION_VOCAB)),
+                                  "motion": nn.Linear(4 * d, len(cfg.motions)),
                                   "path": nn.Linear(4 * d, 4 * cfg.path_points)})
         self.path_norm = RangeNormalizer(4)
         if entity_emb is not None:
@@ -310,7 +315,7 @@ class LearnedPlanner:
         ans = self.reader.read({k: torch.as_tensor(np.asarray(v))[None].to(device) for k, v in b.items()})
         out = {"subtask": (ans["subtask"][0][0], float(ans["subtask"][1][0])),
                "instruction": (ans["instruction"][0][0], float(ans["instruction"][1][0])),
-               "motion": (MOTION_VOCAB[int(ans["motion"][0][0])], float(ans["motion"][1][0])),
+               "motion": (self.cfg.motions[int(ans["motion"][0][0])], float(ans["motion"][1][0])),
                "path": ans["path"][0]}
         key = out["subtask"][0]
         if key and key != self.current:

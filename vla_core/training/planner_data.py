@@ -16,6 +16,7 @@ import torch
 from vla_core.data.labels import parse_subtask_key
 from vla_core.planners.factors import MAX_MENTIONS, entity_features, entity_points, mentions, to_template
 from vla_core.planners.learned import history_index, motion_index
+from vla_core.plans.motion import MOTION_VOCAB
 from vla_core.training.chunks import ChunkData, motion_cue_at
 
 
@@ -28,15 +29,17 @@ class PlannerLabels:
     target: np.ndarray  # (N,) entity class, −1 none
     dest: np.ndarray  # (N,) entity class on place steps, −1 elsewhere
     template: np.ndarray  # (N,) class, −1 none
-    motion: np.ndarray  # (N,) MOTION_VOCAB class, −1 none
+    motions: list[str]  # class → RT-H motion
+    motion: np.ndarray  # (N,) class, −1 none
     key: np.ndarray  # (N,) object: the subtask key ('' none), what a subtask answer is checked against
     sentence: np.ndarray  # (N,) object: the instruction ('' none)
     history: np.ndarray  # (N,) index into data.texts of the subtask sentence said before this one, −1 none
 
 
 def planner_labels(data: ChunkData, episodes, steps: np.ndarray,
-                   vocab: tuple[list[str], list[str], list[str]] | None = None, unknown: int = -1) -> PlannerLabels:
-    """Labels for every step. The classes (kinds, entities, templates) come from the ``steps``
+                   vocab: tuple[list[str], list[str], list[str], list[str]] | None = None,
+                   unknown: int = -1) -> PlannerLabels:
+    """Labels for every step. The classes (kinds, entities, templates, motions) come from the ``steps``
     (training) part of ``data``, or are ``vocab`` (a checkpoint's). A factor that is not a class
     gets ``unknown``: −1 is ignored by training; calibration passes −2, an answer the planner
     cannot give, so it counts as wrong."""
@@ -61,8 +64,10 @@ def planner_labels(data: ChunkData, episodes, steps: np.ndarray,
         kinds = sorted({f[0].kind for f in seen if f[0]})
         entities = sorted({n for f in seen if f[0] for n in (f[0].target, f[0].dest) if n})
         templates = sorted({f[1] for f in seen if f[1]})
+        in_grammar = {i for i in data.motion[steps] if i >= 0 and motion_index(data.texts[i]) >= 0}
+        motions = sorted({data.texts[i] for i in in_grammar}) or [MOTION_VOCAB[0]]
     else:
-        kinds, entities, templates = (list(v) for v in vocab)
+        kinds, entities, templates, motions = (list(v) for v in vocab)
     k_cls, e_cls, t_cls = ({v: i for i, v in enumerate(x)} for x in (kinds, entities, templates))
     n = len(step_key)
     kind, target, dest, template = (np.full(n, -1, np.int64) for _ in range(4))
@@ -74,9 +79,11 @@ def planner_labels(data: ChunkData, episodes, steps: np.ndarray,
                 dest[i] = e_cls.get(sub.dest, unknown)
         if sentence[i]:
             template[i] = t_cls.get(tpl, unknown) if tpl else unknown
-    motion_of_text = np.array([motion_index(t) for t in data.texts] + [-1], np.int64)  # [-1]: index −1 → none
+    m_cls = {m: i for i, m in enumerate(motions)}
+    motion_of_text = np.array([m_cls.get(t, unknown if motion_index(t) >= 0 else -1) for t in data.texts] + [-1],
+                              np.int64)  # [-1]: index −1 → none; a motion outside the grammar is no label
     history = history_index(data.subtask_text, data.episode_start)
-    return PlannerLabels(kinds, entities, templates, kind, target, dest, template, motion_of_text[data.motion],
+    return PlannerLabels(kinds, entities, templates, kind, target, dest, template, motions, motion_of_text[data.motion],
                          step_key, sentence, history)
 
 
@@ -137,7 +144,7 @@ def judge(reader, sampler: PlannerSampler, idx: np.ndarray, batch: int = 512, de
             has = truth != ""
             conf[h].append(p[has])
             ok[h].append(np.array(said, dtype=object)[has] == truth[has])
-        has = lab.motion[j] >= 0
+        has = lab.motion[j] != -1  # −2: a motion the planner cannot say (calibration), wrong
         conf["motion"].append(ans["motion"][1][has])
         ok["motion"].append(ans["motion"][0][has] == lab.motion[j][has])
         hp = sampler.data.has_path[j]

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(cfg[k], int) or cfg[k] < (0 if k == "warmup" else 1):
             print(f"error: {k} must be a positive integer, got {cfg[k]!r}", file=sys.stderr)
             return 2
+    if not isinstance(cfg["history_dropout"], (int, float)) or not 0 <= cfg["history_dropout"] < 1:
+        print(f"error: history_dropout must be in [0, 1), got {cfg['history_dropout']!r}", file=sys.stderr)
+        return 2
     import torch
 
     from sim.envs import landmarks as bench_landmarks
@@ -78,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     gap = int(cfg["motion_gap"])
     pts = (names, landmarks, mcfg.aliases)
-    sampler = PlannerSampler(data, labels, train_idx, *pts, int(cfg["seed"]), motion_gap=gap)
+    sampler = PlannerSampler(data, labels, train_idx, *pts, int(cfg["seed"]), motion_gap=gap,
+                             history_dropout=float(cfg["history_dropout"]))
     val = PlannerSampler(data, labels, val_idx if len(val_idx) else train_idx, *pts, int(cfg["seed"]) + 1,
                          motion_gap=gap)
     rng = np.random.default_rng(int(cfg["seed"]) + 2)

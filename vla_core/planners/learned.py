@@ -259,14 +259,19 @@ class LearnedPlanner:
     """The planner contract over a trained PlannerModel; ``kind`` picks the answer that speaks.
     Every plan carries the predicted subtask; the confidence is that answer's probability."""
 
-    def __init__(self, model: PlannerModel, kind: str = "instruction", calibration: dict | None = None):
+    def __init__(self, model: PlannerModel, kind: str = "instruction", calibration: dict | None = None,
+                 history: bool = True):
         """``calibration``: {head: {'threshold': τ, …}} (vla_core.planners.calibrate); below its head's τ
-        the planner abstains: the plan is still given, with the reason, for the loop to ask for help."""
+        the planner abstains: the plan is still given, with the reason, for the loop to ask for help.
+        ``history``: feed the subtask said before the current one. In closed loop it lags the truth at
+        every switch (the planner still says the old subtask, so its 'previous' is the one before):
+        a history-dropout-trained model (configs/train_planner.yaml) can go without it and decide
+        from the observation alone."""
         if kind not in OUTPUT_KINDS:
             raise ValueError(f"learned planner kind must be one of {OUTPUT_KINDS}, got {kind!r}")
         from vla_core.policies.text import shared_encoder
 
-        self.model, self.kind, self.cfg = model.eval(), kind, model.cfg
+        self.model, self.kind, self.cfg, self.history = model.eval(), kind, model.cfg, bool(history)
         self.thresholds = {h: c["threshold"] if c.get("threshold") is not None else math.inf
                            for h, c in (calibration or {}).items()}
         self.text = shared_encoder()
@@ -282,11 +287,11 @@ class LearnedPlanner:
         self.reader = PlanReader(self.model, value)
 
     @classmethod
-    def load(cls, path, kind: str = "instruction") -> "LearnedPlanner":
+    def load(cls, path, kind: str = "instruction", history: bool = True) -> "LearnedPlanner":
         from vla_core.policies.checkpoint import load_model
 
         model, doc = load_model(path, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
-        return cls(model, kind, doc.get("calibration"))
+        return cls(model, kind, doc.get("calibration"), history)
 
     def reset(self, task: str) -> None:
         self.task = task
@@ -306,7 +311,7 @@ class LearnedPlanner:
 
         ob = observation_inputs(obs, self._prev_obs, self.cfg.keypoint_names)
         self._prev_obs = (obs.time, ob["state"])
-        prev = parse_subtask_key(self.previous).text() if self.previous else ""
+        prev = parse_subtask_key(self.previous).text() if self.previous and self.history else ""
         history = self.text(prev) if prev else np.zeros(TEXT_DIM, np.float32)
         ent = self.reader.entity(self._task_mentions[None], mentions(prev, self.cfg.entities, self.cfg.aliases)[None],
                                  {k: v[None] for k, v in ob.items()})[0]

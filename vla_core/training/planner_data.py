@@ -93,10 +93,11 @@ class PlannerSampler:
 
     def __init__(self, data: ChunkData, labels: PlannerLabels, steps: np.ndarray, keypoint_names: list[str],
                  landmarks: dict[str, list[float]], aliases: dict[str, list[str]] | None = None, seed: int = 0,
-                 motion_gap: int = 8):
+                 motion_gap: int = 8, history_dropout: float = 0.0):
         if data.task is None or data.text_targets is None:
             raise ValueError("ChunkData without task indices or groundings (built by an older build_chunk_data)")
         self.data, self.labels, self.steps, self.motion_gap = data, labels, steps, max(1, int(motion_gap))
+        self.history_dropout = float(history_dropout)
         self.rng = np.random.default_rng(seed)
         self.points = entity_points(labels.entities, keypoint_names, landmarks)
         # per text (+ a last row for none): the entities it names, its embedding, groundings
@@ -111,6 +112,11 @@ class PlannerSampler:
         if idx is None:
             idx = self.steps[self.rng.integers(len(self.steps), size=size)]
         task, hist, sub = d.task[idx], lab.history[idx], d.subtask_text[idx]  # −1 → the padded last row
+        if self.history_dropout > 0 and size is not None:
+            # the planner says its own history at inference: while it still says the first subtask it has
+            # none, so teacher-forced history alone would teach 'no history ⇒ the first subtask' and
+            # keep it driving at a dock it has reached; without it the observation must tell
+            hist = np.where(self.rng.random(len(idx)) < self.history_dropout, -1, hist)
         b = {"state": d.state[idx], "motion": motion_cue_at(d, idx, self.rng, self.motion_gap),
              "keypoints": d.keypoints[idx], "keypoints_valid": d.valid[idx],
              "task": self.emb[task], "task_target": self.targets[task], "task_landmark": self.landmarks[task],

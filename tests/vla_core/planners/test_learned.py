@@ -186,3 +186,26 @@ def test_plan_metrics_report_abstention_and_selective_risk():
              (("pick:red_mug", 0.9), ("navigate:table", 0.8), ("pick:red_mug", 0.2), ("navigate:table", 0.1))]
     m = plan_metrics(preds, ep, {"subtask": 0.5})
     assert m["subtask_acc"] == 0.5 and m["subtask_abstain"] == 0.5 and m["subtask_risk"] == 0.5
+
+
+def test_history_dropout_hides_the_history_of_training_draws_only(dataset):
+    """The planner says its own history at inference; training draws lose theirs at history_dropout,
+    validation batches (drawn by index) keep it."""
+    from sim.envs import landmarks
+    from vla_core.data.reader import read_datasets
+    from vla_core.policies.text import shared_encoder
+    from vla_core.training.chunks import build_chunk_data
+    from vla_core.training.planner_data import PlannerSampler, planner_labels
+
+    episodes, fps = read_datasets([str(dataset)])
+    names = list(episodes[0].keypoint_names)
+    data = build_chunk_data(episodes, names, shared_encoder(), 8, fps=fps, landmarks=landmarks("kitchen_r"))
+    steps = np.arange(len(data))
+    labels = planner_labels(data, episodes, steps)
+    with_history = steps[labels.history >= 0]
+    assert len(with_history)
+    s = PlannerSampler(data, labels, with_history, names, landmarks("kitchen_r"), seed=0, history_dropout=0.999)
+    assert float(s.batch(64)["history"].abs().sum()) == 0.0  # every draw without it
+    assert float(s.batch(idx=with_history[:8])["history"].abs().sum(-1).min()) > 0  # by index: kept
+    keep = PlannerSampler(data, labels, with_history, names, landmarks("kitchen_r"), seed=0)
+    assert float(keep.batch(64)["history"].abs().sum(-1).min()) > 0

@@ -104,8 +104,7 @@ def compose(args: argparse.Namespace) -> dict:
         overrides.append("planner=oracle")  # policy mode: oracle plans → the policy (the default is the learned planner)
     if args.policy:
         overrides.append(f"policy={args.policy}")
-    elif (mode == "planner" or args.bench in ("libero", "calvin")) and not any(
-            o.startswith("policy=") for o in args.overrides):
+    elif (mode == "planner" or args.bench in ("libero", "calvin")) and "policy" not in given:
         # planner mode scores along the expert's episodes, whatever the default; no LIBERO/CALVIN policy ships yet
         overrides.append("policy=expert")
     if args.checkpoint:

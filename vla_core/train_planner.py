@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.time() - t0:.0f} s", flush=True)
 
     model = PlannerModel(mcfg, torch.as_tensor(text.encode([keypoint_phrase(n) for n in names])),
-                         torch.as_tensor(text.encode([n.replace("_", " ") for n in labels.entities])))
+                         torch.as_tensor(text.encode([keypoint_phrase(n) for n in labels.entities])))
     fit_b = sampler.batch(idx=train_idx[:: max(1, len(train_idx) // 20000)])
     model.encoder.state_norm.fit(model.encoder.proprio_features(fit_b).numpy())
     paths = data.path[train_idx][data.has_path[train_idx]]

@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
-from vla_core.data.labels import parse_subtask_key
 from vla_core.plans import Subtask
+from vla_core.policies.text import keypoint_phrase as _phrase  # 'red_mug' → 'red mug'
 
 MAX_MENTIONS = 8  # entities a task names, in order (multi-step tasks name up to four goals: up to eight things)
 NEAR_SCALE = 1.0  # m: nearness feature = −distance / this, clipped below at −3
@@ -24,10 +24,6 @@ NEAR_SCALE = 1.0  # m: nearness feature = −distance / this, clipped below at �
 # the area an object stands in but to a fixture only when it is named (MAX_MENTIONS each); named
 # by the previous subtask; is a landmark; is operable
 ENTITY_FEATURES = 3 * MAX_MENTIONS + 3
-
-
-def _phrase(name: str) -> str:
-    return name.replace("_", " ")
 
 
 def to_template(sentence: str, subtask: Subtask | None) -> str | None:
@@ -80,11 +76,6 @@ def compose(kind: str, target: str, dest: str | None) -> Subtask | None:
         return None
 
 
-def split_key(key: str) -> tuple[str, str, str | None] | None:
-    s = parse_subtask_key(key) if key else None
-    return None if s is None else (s.kind, s.target, s.dest)
-
-
 def mentions(text: str, entities: list[str], aliases: dict[str, list[str]] | None = None) -> np.ndarray:
     """(MAX_MENTIONS,) entity indices in the order ``text`` names them, by their own phrase ('red
     mug' for red_mug) or an alias ('shelving unit' for shelf): whole phrases, longest first, each
@@ -132,22 +123,23 @@ def entity_features(mention: np.ndarray, history: np.ndarray, state: np.ndarray,
     named object stands: −(distance from each mentioned entity's keypoint, in the world, to this
     entity's map pose)."""
     b, e = mention.shape[0], len(kp_index)
-    rows = np.arange(b)[:, None]
+    rows = np.arange(b)
     out = np.zeros((b, e, ENTITY_FEATURES), np.float32)
     m = MAX_MENTIONS
+    x, y, yaw = state[:, 15], state[:, 16], state[:, 17]
+    cos, sin = np.cos(yaw), np.sin(yaw)
     for j in range(m):
         has = mention[:, j] >= 0
-        out[rows[has, 0], mention[has, j], j] = 1.0
+        out[rows[has], mention[has, j], j] = 1.0
         hk = history[:, j] >= 0
-        out[rows[hk, 0], history[hk, j], 3 * m] = 1.0
+        out[rows[hk], history[hk, j], 3 * m] = 1.0
         # world xy of the j-th mentioned entity's keypoint
         ki = np.where(has, kp_index[np.maximum(mention[:, j], 0)], -1)
         ok = ki >= 0
-        p = keypoints[np.arange(b), np.maximum(ki, 0)]  # (B, 3)
-        ok &= valid[np.arange(b), np.maximum(ki, 0)] > 0
-        x, y, yaw = state[:, 15], state[:, 16], state[:, 17]
-        wx = x + np.cos(yaw) * p[:, 0] - np.sin(yaw) * p[:, 1]
-        wy = y + np.sin(yaw) * p[:, 0] + np.cos(yaw) * p[:, 1]
+        p = keypoints[rows, np.maximum(ki, 0)]  # (B, 3)
+        ok &= valid[rows, np.maximum(ki, 0)] > 0
+        wx = x + cos * p[:, 0] - sin * p[:, 1]
+        wy = y + sin * p[:, 0] + cos * p[:, 1]
         d = np.hypot(wx[:, None] - landmark[None, :, 0], wy[:, None] - landmark[None, :, 1])  # (B, E)
         near = np.maximum(-d / NEAR_SCALE, -3.0) * landmark[None, :, 3] * ok[:, None]
         out[:, :, m + j] = near * (1.0 - landmark[None, :, 4])

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vla_core.data.labels import parse_subtask_key, subtask_key
 from vla_core.planners.factors import ENTITY_FEATURES, compose, entity_features, entity_points, fill, mentions
 from vla_core.plans.motion import MOTION_VOCAB
 from vla_core.policies.encoders import PLAN_KINDS, ObsPlanEncoder
@@ -34,7 +35,6 @@ from vla_core.policies.text import TEXT_DIM
 
 # class head → its label's batch key (−1: no label)
 LABELS = {"kind": "y_kind", "target": "y_target", "dest": "y_dest", "template": "y_template", "motion": "y_motion"}
-HEADS = ("subtask", "instruction", "motion")  # what the planner answers and calibration thresholds
 
 
 @dataclass
@@ -176,6 +176,7 @@ class PlanReader:
         self.model, self.text, self.cfg = model, text, model.cfg
         self.kp_index, self.landmark = entity_points(self.cfg.entities, self.cfg.keypoint_names, self.cfg.landmarks)
         self._sub: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._hist: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def entity(self, task_mentions: np.ndarray, history_mentions: np.ndarray, obs: dict[str, np.ndarray]) -> np.ndarray:
         """(B, E, ENTITY_FEATURES) from mention indices (B, M) and observation arrays."""
@@ -190,11 +191,18 @@ class PlanReader:
                                    ground_landmark(sentence, self.cfg.landmarks))
         return self._sub[sentence]
 
+    def history_inputs(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
+        """The previous subtask's sentence ('' none) → (embedding, zeros for none; entities it names), cached."""
+        if sentence not in self._hist:
+            self._hist[sentence] = (np.asarray(self.text(sentence), np.float32) if sentence
+                                    else np.zeros(TEXT_DIM, np.float32),
+                                    mentions(sentence, self.cfg.entities, self.cfg.aliases))
+        return self._hist[sentence]
+
     @torch.no_grad()
     def read(self, batch: dict[str, torch.Tensor]) -> dict:
         """batch: stage one's inputs → {'subtask': (keys [B], p (B,)), 'instruction': (sentences [B], p),
-        'motion': (class (B,), p), 'path': (B, P, 4) base frame, 'factors': {kind, target, dest}
-        (B,) indices}. A subtask the factors cannot make (a place without a destination) is
+        'motion': (class (B,), p), 'path': (B, P, 4) base frame}. A subtask the factors cannot make (a place without a destination) is
         '' with probability 0."""
         c = self.cfg
         logits = self.model.subtask_logits(batch)
@@ -214,18 +222,10 @@ class PlanReader:
         tp = out2["template"].softmax(-1).max(-1)
         mp = out2["motion"].softmax(-1).max(-1)
         sentences = [fill(c.templates[int(t)], s) if s is not None else "" for t, s in zip(tp.indices, subtasks)]
-        keys = [_key(s) for s in subtasks]
-        return {"subtask": (keys, s_conf.cpu().numpy()),
+        return {"subtask": ([subtask_key(s) for s in subtasks], s_conf.cpu().numpy()),
                 "instruction": (sentences, (s_conf * tp.values).cpu().numpy()),
                 "motion": (mp.indices.cpu().numpy(), mp.values.cpu().numpy()),
-                "path": self.model.path_norm.inverse(out2["path"]).cpu().numpy(),
-                "factors": {"kind": kind_i, "target": target_i, "dest": dest_i}}
-
-
-def _key(s) -> str:
-    from vla_core.data.labels import subtask_key
-
-    return subtask_key(s)
+                "path": self.model.path_norm.inverse(out2["path"]).cpu().numpy()}
 
 
 def motion_index(text: str | None) -> int:
@@ -306,15 +306,13 @@ class LearnedPlanner:
     def predict(self, obs) -> dict:
         """Every answer for ``obs``: {'subtask': (key, p), 'instruction': (sentence, p),
         'motion': (sentence, p), 'path': (P, 4) base frame}. Updates the history."""
-        from vla_core.data.labels import parse_subtask_key
         from vla_core.policies.features import observation_inputs
 
         ob = observation_inputs(obs, self._prev_obs, self.cfg.keypoint_names)
         self._prev_obs = (obs.time, ob["state"])
-        prev = parse_subtask_key(self.previous).text() if self.previous and self.history else ""
-        history = self.text(prev) if prev else np.zeros(TEXT_DIM, np.float32)
-        ent = self.reader.entity(self._task_mentions[None], mentions(prev, self.cfg.entities, self.cfg.aliases)[None],
-                                 {k: v[None] for k, v in ob.items()})[0]
+        history, named = self.reader.history_inputs(
+            parse_subtask_key(self.previous).text() if self.previous and self.history else "")
+        ent = self.reader.entity(self._task_mentions[None], named[None], {k: v[None] for k, v in ob.items()})[0]
         b = {**ob, "history": history, "entity": ent, **self._task_in}
         device = next(self.model.parameters()).device
         ans = self.reader.read({k: torch.as_tensor(np.asarray(v))[None].to(device) for k, v in b.items()})
@@ -328,7 +326,6 @@ class LearnedPlanner:
         return out
 
     def plan(self, obs):
-        from vla_core.data.labels import parse_subtask_key
         from vla_core.planners.base import PlanResult
         from vla_core.plans import Instruction, LanguageMotion, Path3D
 

@@ -371,7 +371,7 @@ def make_planner(pcfg: dict, env, programs: bool = False):
     if pcfg.get("name") == "learned":
         from vla_core.planners.learned import LearnedPlanner
 
-        return LearnedPlanner.load(pcfg["checkpoint"], kind=pcfg["kind"], history=bool(pcfg.get("history", True)))
+        return LearnedPlanner.load(pcfg["checkpoint"], kind=pcfg["kind"], history=pcfg.get("history"))
     from vla_core.planners.oracle import DEFAULT_KIND, OraclePlanner
 
     return OraclePlanner(env, kind=pcfg.get("kind") or DEFAULT_KIND, programs=programs)

@@ -109,7 +109,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     from vla_core.data.reader import read_datasets
     from vla_core.planners.factors import parse
-    from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, PlanReader
+    from vla_core.planners.learned import (PLANNER_FORMAT, PlannerModel, PlannerModelConfig, PlanReader,
+                                           inference_history)
     from vla_core.policies.checkpoint import CheckpointError, load_model, save_checkpoint
     from vla_core.policies.text import shared_encoder
     from vla_core.train_planner import accuracies
@@ -183,7 +184,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                          "mix": args.mix, "corrected_steps": int(len(corr_idx)), "before": before},
            "data": {"episodes": len(episodes), "frames": len(data),
                     "dataset": " + ".join([*args.data, *args.corrections])},
-           "parameters": sum(p.numel() for p in model.parameters())}
+           "parameters": sum(p.numel() for p in model.parameters()),
+           "inference": {"history": inference_history(base_doc)}}
 
     def save(ema, where: str, step: int, metrics: dict) -> None:
         if where == "final":

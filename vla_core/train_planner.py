@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                    for i in range(0, len(val_steps), 512)]
     doc = {"command": "python -m vla_core.train_planner " + " ".join(argv),
            "data": {"episodes": len(episodes), "frames": len(data), "dataset": " + ".join(roots)},
-           "parameters": sum(p.numel() for p in model.parameters())}
+           "parameters": sum(p.numel() for p in model.parameters()),
+           # trained to go without its history: run without it (in closed loop it lags every switch)
+           "inference": {"history": float(cfg["history_dropout"]) == 0.0}}
 
     def evaluate(ema) -> dict:
         return accuracies(PlanReader(ema, text), val, val_steps, device)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from vla_core.collect import main as collect
+from vla_core.corrections.rounds import main as rounds
 from vla_core.data import read_episodes
 from vla_core.planners.learned import LearnedPlanner
 from vla_core.posttrain import main as posttrain
@@ -78,6 +79,40 @@ def test_posttrain_learns_what_the_corrector_said(round_one, tmp_path):
     card = (out / "final" / "card.md").read_text()
     assert "python -m vla_core.posttrain" in card and "python -m vla_core.train_planner" in card
     assert LearnedPlanner.load(out / "final").kind == "instruction"
+    # trained with history dropout (configs/train_planner.yaml): both run without their history input
+    base = json.loads((planner / "final" / "config.json").read_text())
+    assert base["inference"] == doc["inference"] == {"history": False}
+    assert not LearnedPlanner.load(out / "final").history and LearnedPlanner.load(out / "final", history=True).history
+
+
+def test_rounds_run_the_loop_and_report_its_curve(round_one, tmp_path):
+    """evaluate P_0 → correction round → posttrain → evaluate P_1, each step the real CLI; the report
+    comes from what they wrote, and a second run finds every step done."""
+    data, planner, _ = round_one
+    out = tmp_path / "rounds"
+    args = ["--planner", str(planner / "final"), "--data", str(data), "--policy", str(POLICY), "--split", "train",
+            "--category", "navigate", "--rounds", "1", "--episodes", "1", "--eval-episodes", "1", "--steps", "2",
+            "--collect-seed", "5", "--workers", "1", "--threads", "1", "--out", str(out)]
+    assert rounds(args) == 0
+    doc = json.loads((out / "rounds.json").read_text())
+    r0, r1 = doc["rounds"]
+    assert (r0["round"], r1["round"], r1["planner"]) == (0, 1, str(out / "round1" / "planner" / "final"))
+    assert r0["corrections"]["episodes"] == 1 and r0["corrections"]["corrected_steps"] > 0  # it was misled
+    assert "corrections" not in r1 and r1["autonomous"]["n"] == 1
+    for row, r in ((r0, 0), (r1, 1)):  # the numbers are the evaluations'
+        ev = json.loads((out / f"round{r}" / "eval.json").read_text())
+        assert row["autonomous"]["successes"] == sum(e["success"] for e in ev["episodes"])
+    assert len(doc["meta"]["commands"]) == 4 and (out / "rounds.png").stat().st_size > 0
+    stamp = (out / "round1" / "eval.json").stat().st_mtime_ns
+    assert rounds(args) == 0 and (out / "round1" / "eval.json").stat().st_mtime_ns == stamp
+
+
+def test_rounds_refuse_bad_input(round_one, tmp_path, capsys):
+    data, planner, _ = round_one
+    base = ["--planner", str(planner / "final"), "--data", str(data), "--out", str(tmp_path / "r")]
+    assert rounds([*base, "--rounds", "-1"]) == 2 and "--rounds" in capsys.readouterr().err
+    assert rounds([*base[:1], str(tmp_path / "none"), *base[2:]]) == 2 and "--planner" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_bad_input_is_refused(round_one, tmp_path, capsys):

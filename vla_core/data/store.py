@@ -80,6 +80,17 @@ def read_commit(root: str | Path) -> Commit | None:
     return Commit(**json.loads(path.read_text()))
 
 
+def read_records(root: str | Path, commit: Commit | None = None) -> list[dict]:
+    """A collection's committed log: one dict per finished job, kept (with its episode_index) or not;
+    [] for a folder with no commit yet."""
+    commit = commit or read_commit(root)
+    if commit is None:
+        return []
+    with open(Path(root) / LOG_FILE, "rb") as f:
+        data = f.read(commit.log_bytes)
+    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -334,9 +345,7 @@ class EpisodeStore:
 
     def records(self) -> list[dict]:
         """The committed log: one dict per finished job, kept (with its episode_index) or not."""
-        with open(self.root / LOG_FILE, "rb") as f:
-            data = f.read(self.commit.log_bytes)
-        return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+        return read_records(self.root, self.commit)
 
     # ---- writing -------------------------------------------------------------------
     def write(self, ep: EpisodeArrays, record: dict) -> int:

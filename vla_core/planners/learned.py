@@ -255,6 +255,13 @@ PLANNER_FORMAT = "vla_stack.planner/2"  # /1 classified whole subtask keys and s
 OUTPUT_KINDS = ("subtask", "instruction", "motion", "path")  # what a LearnedPlanner can be asked to say
 
 
+def inference_history(doc: dict) -> bool:
+    """Whether a checkpoint's planner runs with its history input (config.json ``inference.history``,
+    written by the trainer: off for a history-dropout-trained model, which decides from the observation
+    alone; on for one that never learned without it and for checkpoints from before the setting)."""
+    return bool(doc.get("inference", {}).get("history", True))
+
+
 class LearnedPlanner:
     """The planner contract over a trained PlannerModel; ``kind`` picks the answer that speaks.
     Every plan carries the predicted subtask; the confidence is that answer's probability."""
@@ -287,11 +294,12 @@ class LearnedPlanner:
         self.reader = PlanReader(self.model, value)
 
     @classmethod
-    def load(cls, path, kind: str = "instruction", history: bool = True) -> "LearnedPlanner":
+    def load(cls, path, kind: str = "instruction", history: bool | None = None) -> "LearnedPlanner":
+        """``history`` None: the checkpoint's own setting (``inference_history(doc)``)."""
         from vla_core.policies.checkpoint import load_model
 
         model, doc = load_model(path, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
-        return cls(model, kind, doc.get("calibration"), history)
+        return cls(model, kind, doc.get("calibration"), inference_history(doc) if history is None else history)
 
     def reset(self, task: str) -> None:
         self.task = task

@@ -67,6 +67,7 @@ class ServedModels:
         self.model = None
         self.planner_model = None
         self.planner_calibration: dict | None = None
+        self.planner_history = True
         self.text = LockedText(shared_encoder(), threading.Lock())
         self.load_s: float | None = None
 
@@ -77,10 +78,11 @@ class ServedModels:
         if self.cfg.steps or self.cfg.sampler:  # once, on the shared model, not per session
             model.set_sampler(self.cfg.sampler, self.cfg.steps)
         if self.cfg.planner is not None:
-            from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig
+            from vla_core.planners.learned import PLANNER_FORMAT, PlannerModel, PlannerModelConfig, inference_history
 
             self.planner_model, doc = load_model(self.cfg.planner, PlannerModel, PlannerModelConfig, PLANNER_FORMAT)
             self.planner_calibration = doc.get("calibration")
+            self.planner_history = inference_history(doc)
         self.text("warm up")  # loads MiniLM now, so /healthz 200 means the first request is not the slow one
         self.model = model
         self.load_s = time.perf_counter() - start
@@ -108,7 +110,8 @@ class Session:
         if models.planner_model is not None:
             from vla_core.planners.learned import LearnedPlanner
 
-            self.planner = LearnedPlanner(models.planner_model, cfg.planner_kind, models.planner_calibration)
+            self.planner = LearnedPlanner(models.planner_model, cfg.planner_kind, models.planner_calibration,
+                                          models.planner_history)
             self.planner.text = models.text
 
     def respond(self, data, received: float) -> bytes:

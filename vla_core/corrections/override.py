@@ -124,7 +124,7 @@ class Overrider:
                 self._reports.append(Applied(c.kind, c.text, None, 1e3 * (self.clock() - r.arrived),
                                              c.describe() if had else "resume: nothing to resume"))
             else:
-                self._pending = self._make(r, planned)
+                self._pending = self._make(r, planned, subtask_done)
                 cut = cut or isinstance(c, Freeze) or self.config.cut_chunk == "all"
         o = self.active
         if o is not None and self._pending is None:
@@ -139,7 +139,8 @@ class Overrider:
                                              f"({'its sub-step is done' if done else 'its time is up'}): planner resumes"))
         return cut, handback
 
-    def _make(self, r: Received, planned: PlanResult | None) -> _Override:
+    def _make(self, r: Received, planned: PlanResult | None,
+              subtask_done: Callable[[object], bool] | None = None) -> _Override:
         c, cfg = r.correction, self.config
         if isinstance(c, Freeze):  # "stop" moves no axis: every one stays at the anchor (the hold)
             return _Override(r, PlanResult(LanguageMotion(STOP), 1.0), motion_directions(STOP), None)
@@ -147,8 +148,13 @@ class Overrider:
             d = cfg.motion_duration_s
             directions = motion_directions(c.motion.text) if cfg.motion_executor == "scripted" else None
             return _Override(r, PlanResult(c.motion, 1.0), directions, None if d is None else d * c.scale)
-        # an instruction replaces the sub-step's plan but keeps its subtask (the sub-step it overrides)
+        # an instruction replaces the sub-step's plan but keeps its subtask (the sub-step it overrides) and
+        # ends with it. Unless that one is over already: a planner stuck on a finished sub-step is what people
+        # correct most, and the override would end at once; then it lasts until 'continue', the next
+        # correction or its duration.
         subtask = getattr(planned.plan, "subtask", None) if planned is not None else None
+        if subtask is not None and subtask_done is not None and subtask_done(subtask):
+            subtask = None
         return _Override(r, PlanResult(Instruction(c.instruction, subtask), 1.0), None, cfg.instruction_duration_s)
 
     def begin(self, obs: Observation) -> PlanResult | None:

@@ -126,7 +126,7 @@ def check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--{flag.split(':')[0]}: {path} does not exist")
 
 
-def report(rounds: Rounds, path: Path, commands: list[str]) -> dict:
+def report(rounds: Rounds, path: Path, argv: list[str], commands: list[str]) -> dict:
     """The rounds' JSON and its PNG from what the steps wrote (a round not evaluated yet is left out)."""
     from vla_core.data.store import read_records
     from vla_core.eval.report import read_json
@@ -146,7 +146,7 @@ def report(rounds: Rounds, path: Path, commands: list[str]) -> dict:
                                                                               for x in recs)}
         rows.append(row)
     a = rounds.args
-    doc = {"meta": {"command": "python -m vla_core.corrections.rounds " + " ".join(map(shlex.quote, sys.argv[1:])),
+    doc = {"meta": {"command": "python -m vla_core.corrections.rounds " + " ".join(map(shlex.quote, argv)),
                     "split": a.split, "category": a.category or "all", "policy": a.policy, "kind": a.kind,
                     "eval_seed": a.eval_seed, "steps": a.steps, "mix": a.mix, "commands": commands},
            "rounds": rows}
@@ -183,6 +183,7 @@ def plot_rounds(rows: list[dict], path: Path, title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         check_args(args)
@@ -203,11 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         rc = subprocess.call(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         if rc != 0:
             print(f"error: {name} exited with {rc}", file=sys.stderr)
-            report(rounds, path, commands)
+            report(rounds, path, argv, commands)
             return 2 if rc == 2 else 1
         print(f"== {name}: {time.perf_counter() - t0:.0f} s", flush=True)
-        report(rounds, path, commands)
-    doc = report(rounds, path, commands)
+        report(rounds, path, argv, commands)
+    doc = report(rounds, path, argv, commands)
     for row in doc["rounds"]:
         a = row["autonomous"]
         print(f"round {row['round']}: autonomous {100 * a['rate']:.1f} % [{100 * a['ci_low']:.1f}, "

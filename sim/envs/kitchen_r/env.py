@@ -22,6 +22,7 @@ from vla_core.observation import Observation, Proprio
 from vla_core.plans.subtask import Subtask
 
 CONTROL_HZ = 10
+FIXTURE_SUBTASKS = ("open", "close", "turn_on", "turn_off", "switch_on", "switch_off")
 SETTLE_STEPS = 100  # physics steps (0.2 s) after placing objects
 KEYPOINT_NAMES: tuple[str, ...] = (
     tuple(o.name for o in C.OBJECTS)
@@ -185,8 +186,24 @@ class KitchenREnv:
     def success(self) -> bool:
         return all(self.goals_met()) and not self.violations()
 
+    def fits(self, s: Subtask) -> bool:
+        """Whether this scene can hold ``s``: a learned planner may compose one it cannot ('drive to the blue
+        block', 'pick the microwave', an object this layout does not have)."""
+        placed = lambda n: n in self.layout.objects  # noqa: E731
+        if s.kind == "navigate":
+            return s.target in C.AREA_BY_NAME or s.target in C.FIXTURE_BY_NAME
+        if s.kind in ("pick", "place") and not (s.target in C.OBJECT_BY_NAME and placed(s.target)):
+            return False
+        if s.kind == "pick":
+            return True
+        if s.kind == "place":
+            return s.dest in C.SURFACE_BY_NAME or (s.dest in C.RECEPTACLE_BY_NAME and placed(s.dest))
+        return s.target in C.FIXTURE_BY_NAME and s.kind in FIXTURE_SUBTASKS
+
     def subtask_done(self, s: Subtask) -> bool:
-        """Whether a ground-truth subtask is complete, from simulator state."""
+        """Whether a subtask is complete, from simulator state (never, for one the scene cannot hold)."""
+        if not self.fits(s):
+            return False
         m, d, r = self.model, self.data, self.robot
         if s.kind == "navigate":  # docked: tighter than the task's 'at' goal, and stopped
             return P.base_at(m, d, s.target, r.base_qpos, tol_xy=P.DOCKED_TOL_XY, tol_yaw=P.DOCKED_TOL_YAW) and bool(

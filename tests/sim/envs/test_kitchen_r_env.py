@@ -124,3 +124,24 @@ def test_navigate_subtask_is_done_near_the_dock_and_slow(env):
         d.qvel[env.robot.base_qpos] = (speed, 0.0, 0.0)  # base joints: qpos and qvel share their layout
         mujoco.mj_forward(m, d)
         assert env.subtask_done(go) is done, (offset, yaw_err, speed)
+
+
+def test_a_subtask_the_scene_cannot_hold_is_never_done_and_never_raises(env):
+    """A learned planner composes what it likes: 'drive to the blue block' has no dock, an object may not be
+    in this layout. The loop asks subtask_done about it at every chunk; it must answer, not crash the episode."""
+    from vla_core.plans import Subtask
+
+    task = tasks_for("test", "pick_place")[0]
+    env.reset(0, task)
+    here = task.goals[0].target
+    absent = next(o.name for o in C.OBJECTS if o.name not in env.layout.objects)
+    bad = [Subtask("navigate", here), Subtask("navigate", "nowhere"), Subtask("pick", absent),
+           Subtask("pick", "microwave"), Subtask("place", here, "stove_knob_nowhere"), Subtask("place", absent, "table"),
+           Subtask("open", here), Subtask("turn_on", "counter")]
+    for s in bad:
+        assert not env.fits(s) and env.subtask_done(s) is False, s
+    good = [Subtask("navigate", "counter"), Subtask("navigate", "microwave"), Subtask("pick", here),
+            Subtask("place", here, "table"), Subtask("open", "microwave")]
+    for s in good:
+        assert env.fits(s), s
+        assert env.subtask_done(s) in (True, False)

@@ -126,6 +126,27 @@ def test_instruction_keeps_the_substep_and_goes_to_the_policy():
         assert s.next(obs(0.3 + i)).override == "instruction"  # no duration: until continue / next correction
 
 
+def test_instruction_ends_with_its_substep_unless_that_was_over_already():
+    done = set()
+    s, q = stepper(n_exec=2)
+    s.subtask_done = lambda st: st in done
+    s.next(obs())
+    q.put("grab the handle instead")  # the planner's sub-step (pick the sponge) is still running
+    s.next(obs(0.1))
+    assert s.next(obs(0.2)).override == "instruction"
+    done.add(Subtask("pick", "sponge"))
+    d = s.next(obs(0.3))
+    assert d.override == "none" and [r.kind for r in d.corrections] == ["expired"]  # the sub-step ended: planner
+    # a planner stuck on a finished sub-step: the correction must not end at once with it
+    q.put("drive to the counter")
+    kinds = []
+    for i in range(8):
+        d = s.next(obs(0.4 + i))
+        kinds += [r.kind for r in d.corrections]
+        assert d.override == "instruction" and d.under == ("instruction" if i >= 1 else "none"), i
+    assert d.plan.plan == Instruction("drive to the counter", None) and kinds == ["instruction"]
+
+
 def test_unrecognised_text_changes_nothing_but_is_reported():
     s, q = stepper(n_exec=4)
     first = s.next(obs())

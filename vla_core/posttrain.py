@@ -10,8 +10,10 @@ have said there, with the history and observation the planner had. Each batch dr
 samples from them (YAY: 10 % newest corrections) and the rest from the original training data, so the
 planner learns the fix without forgetting the rest. It starts from the planner's weights and keeps its
 vocabularies (a correction outside them is skipped and counted). A corrected step's recorded subtask
-is the one the planner was on, maybe its wrong one: its kind label is dropped, and the target,
-destination and template come from reading the person's sentence against the vocabularies.
+is the one the planner was on, maybe its wrong one, so it is no label: the target, destination and
+template come from reading the person's sentence against the vocabularies, and the subtask kind too
+where that template was said under one kind only in the original data ('drive to the {target}' is a
+navigation) — the correction a planner stuck on a finished subtask needs.
 
 Writes ``<out>/{best,last,final}`` like the trainer, with a card naming the base planner, the
 corrections and the mix; validation accuracy per head on the original data's held-out episodes
@@ -138,20 +140,28 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     data = build_chunk_data(episodes, list(mcfg.keypoint_names), text, mcfg.path_points, fps=fps,
                             landmarks=mcfg.landmarks)
     labels = planner_labels(data, episodes, np.arange(len(data)), vocab=(mcfg.kinds, mcfg.entities, mcfg.templates, mcfg.motions))
+    n_orig = int(sum(len(ep) for ep in original))
     is_corr = np.zeros(len(data), bool)
-    is_corr[len(data) - int(sum(len(ep) for ep in corrections)):] = corrected_steps(corrections)
-    # a corrected step's subtask is the one the planner was on (maybe its wrong one): its kind says
-    # nothing; the person's sentence names the target (and destination) and the template itself
+    is_corr[n_orig:] = corrected_steps(corrections)
+    # the subtask kinds each template was said under in the original data ('drive to the {target}':
+    # navigate only; 'grasp the {target}': pick only)
+    seen = (labels.kind[:n_orig] >= 0) & (labels.template[:n_orig] >= 0)
+    kinds_of: dict[int, set[int]] = {}
+    for t, k in zip(labels.template[:n_orig][seen], labels.kind[:n_orig][seen]):
+        kinds_of.setdefault(int(t), set()).add(int(k))
+    # a corrected step's subtask is the one the planner was on (maybe its wrong one): it says nothing.
+    # The person's sentence names the target (and destination) and the template, and the kind where
+    # that template belongs to one kind: a planner stuck on a finished subtask needs its kind corrected.
     for i in np.flatnonzero(is_corr):
         said = parse(labels.sentence[i], mcfg.templates, mcfg.entities) if labels.sentence[i] else None
-        labels.kind[i] = -1
         labels.template[i], labels.target[i], labels.dest[i] = said if said else (-1, -1, -1)
+        kinds = kinds_of.get(int(labels.template[i]), set())
+        labels.kind[i] = next(iter(kinds)) if len(kinds) == 1 else -1
     usable = is_corr & ((labels.template >= 0) | (labels.motion >= 0))
     corr_idx = np.flatnonzero(usable)
     if not len(corr_idx):
         raise UsageError(f"no corrected step in {' '.join(args.corrections)} has an instruction or motion the "
                          "planner's vocabulary holds: nothing to post-train on")
-    n_orig = int(sum(len(ep) for ep in original))
     orig_data_idx = np.arange(n_orig)
     train_idx, val_idx = split_episodes(data, float(cfg["val_frac"]), int(cfg["seed"]))
     train_idx = train_idx[train_idx < n_orig]
@@ -168,7 +178,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     val_batches = [{k: v.to(device) for k, v in val.batch(idx=val_steps[i:i + 512]).items()}
                    for i in range(0, len(val_steps), 512)]
     print(f"data: {len(original)} original episodes ({n_orig} frames), {len(corrections)} correction episodes "
-          f"with {int(is_corr.sum())} corrected steps ({len(corr_idx)} in the planner's vocabulary); mix "
+          f"with {int(is_corr.sum())} corrected steps ({len(corr_idx)} in the planner's vocabulary, "
+          f"{int((labels.kind[corr_idx] >= 0).sum())} with the kind their sentence says); mix "
           f"{args.mix}; loaded in {time.time() - t0:.0f} s", flush=True)
 
     def evaluate(ema) -> dict:
@@ -181,7 +192,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     doc = {"command": "python -m vla_core.posttrain " + " ".join(argv),
            "lineage": [*base_doc.get("lineage", []), *([base_doc["command"]] if base_doc.get("command") else [])],
            "posttrain": {"planner": args.planner, "corrections": list(args.corrections), "data": list(args.data),
-                         "mix": args.mix, "corrected_steps": int(len(corr_idx)), "before": before},
+                         "mix": args.mix, "corrected_steps": int(len(corr_idx)),
+                         "kind_from_sentence": int((labels.kind[corr_idx] >= 0).sum()), "before": before},
            "data": {"episodes": len(episodes), "frames": len(data),
                     "dataset": " + ".join([*args.data, *args.corrections])},
            "parameters": sum(p.numel() for p in model.parameters()),

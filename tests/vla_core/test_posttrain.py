@@ -76,6 +76,8 @@ def test_posttrain_learns_what_the_corrector_said(round_one, tmp_path):
     before, after = doc["posttrain"]["before"], doc["metrics"]
     assert after["corrected_instruction_acc"] > before["corrected_instruction_acc"], (before, after)
     assert after["corrected_instruction_acc"] >= 0.9
+    # 'drive to the X' was only ever said under a navigation: the corrections label the subtask kind too
+    assert doc["posttrain"]["kind_from_sentence"] == doc["posttrain"]["corrected_steps"] > 0
     card = (out / "final" / "card.md").read_text()
     assert "python -m vla_core.posttrain" in card and "python -m vla_core.train_planner" in card
     assert LearnedPlanner.load(out / "final").kind == "instruction"
@@ -102,6 +104,7 @@ def test_rounds_run_the_loop_and_report_its_curve(round_one, tmp_path):
     for row, r in ((r0, 0), (r1, 1)):  # the numbers are the evaluations'
         ev = json.loads((out / f"round{r}" / "eval.json").read_text())
         assert row["autonomous"]["successes"] == sum(e["success"] for e in ev["episodes"])
+        assert row["autonomous"]["episodes"] == [[e["task_id"], e["seed"], e["success"]] for e in ev["episodes"]]
     assert len(doc["meta"]["commands"]) == 4 and (out / "rounds.png").stat().st_size > 0
     stamp = (out / "round1" / "eval.json").stat().st_mtime_ns
     assert rounds(args) == 0 and (out / "round1" / "eval.json").stat().st_mtime_ns == stamp

@@ -135,10 +135,12 @@ def report(rounds: Rounds, path: Path, argv: list[str], commands: list[str]) -> 
     for r in range(rounds.args.rounds + 1):
         if not rounds.evaluation(r).exists():
             break
-        _, _, stats = read_json(rounds.evaluation(r))
+        _, results, stats = read_json(rounds.evaluation(r))
         s = next(x for x in stats if x.category == "all")
         row = {"round": r, "planner": rounds.planner(r), "autonomous": {
-            "n": s.n, "successes": s.successes, "rate": s.rate, "ci_low": s.ci_low, "ci_high": s.ci_high}}
+            "n": s.n, "successes": s.successes, "rate": s.rate, "ci_low": s.ci_low, "ci_high": s.ci_high,
+            "mean_length": s.mean_length,  # each episode: [task_id, seed, succeeded]
+            "episodes": [[e.task_id, e.seed, e.succeeded] for e in results]}}
         if r < rounds.args.rounds and rounds.collected(r):
             recs = read_records(rounds.corrections(r))
             row["corrections"] = {"episodes": len(recs), "success_with_help": sum(bool(x.get("success")) for x in recs)

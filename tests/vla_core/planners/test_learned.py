@@ -2,6 +2,7 @@
 and planning every kind on live kitchen_r observations."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from vla_core.plans import Instruction, LanguageMotion, Path3D
 from vla_core.plans.motion import MOTION_VOCAB
 from vla_core.train_planner import main as train_planner
 
+ROOT_CKPT = Path(__file__).resolve().parents[3] / "checkpoints" / "kitchen_r_planner"
 TINY = ["model.d_model=32", "model.layers=1", "model.heads=2", "batch_size=8", "val_every=2", "save_every=2",
         "warmup=1", "val_frac=0.5"]
 
@@ -209,3 +211,28 @@ def test_history_dropout_hides_the_history_of_training_draws_only(dataset):
     assert float(s.batch(idx=with_history[:8])["history"].abs().sum(-1).min()) > 0  # by index: kept
     keep = PlannerSampler(data, labels, with_history, names, landmarks("kitchen_r"), seed=0)
     assert float(keep.batch(64)["history"].abs().sum(-1).min()) > 0
+
+
+def test_a_sentence_never_keeps_a_slot_its_subtask_cannot_fill(tmp_path):
+    """Stage two picks among every template; one naming a destination under a subtask without one
+    ('carry the blue block over the {dest}' for a pick) is not a sentence: it is never chosen."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    ckpt = tmp_path / "planner"
+    shutil.copytree(ROOT_CKPT, ckpt)
+    w = load_file(str(ckpt / "model.safetensors"))
+    cfg = json.loads((ckpt / "config.json").read_text())["model"]
+    w["out.kind.bias"][:] = -50.0
+    w["out.kind.bias"][cfg["kinds"].index("pick")] = 50.0  # every subtask a pick: no destination
+    for i, t in enumerate(cfg["templates"]):
+        w["out.template.bias"][i] = 50.0 if "{dest}" in t else 0.0  # and the destination templates favoured
+    save_file(w, str(ckpt / "model.safetensors"))
+    env = KitchenREnv()
+    obs = env.reset(7, tasks_for("test", "pick_place")[0])
+    planner = LearnedPlanner.load(ckpt, kind="instruction")
+    planner.reset(obs.task)
+    res = planner.plan(obs)
+    env.close()
+    assert res.plan.subtask.kind == "pick" and "{" not in res.plan.text and res.plan.text, res.plan

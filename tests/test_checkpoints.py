@@ -118,3 +118,18 @@ def test_integrated_results_come_from_their_reports(kind, n):
     allrow = next(s for s in rep["summary"] if s["category"] == "all")
     assert allrow["n"] >= n and np.isclose(allrow["rate"], sum(e["success"] for e in rep["episodes"]) / allrow["n"])
     assert f"{100 * allrow['rate']:.1f}" in (ROOT / "README.md").read_text()
+
+
+def test_correction_rounds_in_the_readme_come_from_their_report():
+    """The README's YAY table: every round's autonomous success is its evaluation's episodes, and the
+    README quotes it; round 0 is the shipped planner."""
+    rep = json.loads((ROOT / "docs" / "results" / "kitchen_r_correction_rounds.json").read_text())
+    rows, readme = rep["rounds"], (ROOT / "README.md").read_text()
+    assert [r["round"] for r in rows] == list(range(len(rows))) and len(rows) >= 2
+    assert rows[0]["planner"] == "checkpoints/kitchen_r_planner" and rep["meta"]["split"] == "test"
+    for r in rows:
+        a = r["autonomous"]
+        assert a["n"] == len(a["episodes"]) >= 60 and a["successes"] == sum(ok for _, _, ok in a["episodes"])
+        assert [e[:2] for e in a["episodes"]] == [e[:2] for e in rows[0]["autonomous"]["episodes"]]  # same episodes
+        assert f"{100 * a['rate']:.1f}" in readme
+    assert (ROOT / "docs" / "results" / "kitchen_r_correction_rounds.png").stat().st_size > 0

@@ -159,6 +159,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         labels.kind[i] = next(iter(kinds)) if len(kinds) == 1 else -1
     usable = is_corr & ((labels.template >= 0) | (labels.motion >= 0))
     corr_idx = np.flatnonzero(usable)
+    kind_said = int((labels.kind[corr_idx] >= 0).sum())
     if not len(corr_idx):
         raise UsageError(f"no corrected step in {' '.join(args.corrections)} has an instruction or motion the "
                          "planner's vocabulary holds: nothing to post-train on")
@@ -179,7 +180,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                    for i in range(0, len(val_steps), 512)]
     print(f"data: {len(original)} original episodes ({n_orig} frames), {len(corrections)} correction episodes "
           f"with {int(is_corr.sum())} corrected steps ({len(corr_idx)} in the planner's vocabulary, "
-          f"{int((labels.kind[corr_idx] >= 0).sum())} with the kind their sentence says); mix "
+          f"{kind_said} with the kind their sentence says); mix "
           f"{args.mix}; loaded in {time.time() - t0:.0f} s", flush=True)
 
     def evaluate(ema) -> dict:
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
            "lineage": [*base_doc.get("lineage", []), *([base_doc["command"]] if base_doc.get("command") else [])],
            "posttrain": {"planner": args.planner, "corrections": list(args.corrections), "data": list(args.data),
                          "mix": args.mix, "corrected_steps": int(len(corr_idx)),
-                         "kind_from_sentence": int((labels.kind[corr_idx] >= 0).sum()), "before": before},
+                         "kind_from_sentence": kind_said, "before": before},
            "data": {"episodes": len(episodes), "frames": len(data),
                     "dataset": " + ".join([*args.data, *args.corrections])},
            "parameters": sum(p.numel() for p in model.parameters()),

@@ -120,10 +120,9 @@ def check_args(args: argparse.Namespace) -> None:
                       ("threads", 1), ("collect_seed", 0), ("eval_seed", 0)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
-    for flag in ("planner", "policy", *[f"data:{d}" for d in args.data]):
-        path = Path(flag[5:] if flag.startswith("data:") else getattr(args, flag))
-        if not path.exists():
-            raise UsageError(f"--{flag.split(':')[0]}: {path} does not exist")
+    for flag, path in (("planner", args.planner), ("policy", args.policy), *[("data", d) for d in args.data]):
+        if not Path(path).exists():
+            raise UsageError(f"--{flag}: {path} does not exist")
 
 
 def report(rounds: Rounds, path: Path, argv: list[str], commands: list[str]) -> dict:

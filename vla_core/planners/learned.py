@@ -177,12 +177,7 @@ class PlanReader:
         self.kp_index, self.landmark = entity_points(self.cfg.entities, self.cfg.keypoint_names, self.cfg.landmarks)
         self._sub: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._hist: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._dest_templates = torch.tensor(["{dest}" in t for t in self.cfg.templates])  # (T,) bool
-
-    @property
-    def dest_templates(self) -> torch.Tensor:
-        """(T,) bool: the templates that name a destination, on the model's device."""
-        return self._dest_templates.to(next(self.model.parameters()).device)
+        self.dest_templates = torch.tensor(["{dest}" in t for t in self.cfg.templates])  # (T,) names a destination
 
     def entity(self, task_mentions: np.ndarray, history_mentions: np.ndarray, obs: dict[str, np.ndarray]) -> np.ndarray:
         """(B, E, ENTITY_FEATURES) from mention indices (B, M) and observation arrays."""
@@ -227,7 +222,7 @@ class PlanReader:
         out2 = self.model.substep_outputs(stage2)
         # a template with a slot the subtask has no name for would leave '{dest}' in the sentence
         has_dest = torch.tensor([s is not None and s.dest is not None for s in subtasks], device=dev)
-        fits = has_dest[:, None] | ~self.dest_templates[None]
+        fits = has_dest[:, None] | ~self.dest_templates.to(dev)[None]
         tp = torch.where(fits, out2["template"].softmax(-1), 0.0).max(-1)
         mp = out2["motion"].softmax(-1).max(-1)
         sentences = [fill(c.templates[int(t)], s) if s is not None else "" for t, s in zip(tp.indices, subtasks)]

@@ -25,6 +25,9 @@ TIP_BELOW_SITE = 0.055  # fingertips below the EE site (plus margin)
 DOCK_BACKOFF = 0.8  # m: approach an area straight from this far back
 LOCAL_BACKOFF = 0.35  # m: for a sidestep between docks along one counter
 ROT_SPEED = 0.2  # rad per step
+WIDE_DOT = 0.26  # |q·target| below this is a turn of 150-210°: its shorter way is a toss-up decided by rounding
+ROT_SPEED_WIDE = 0.12  # rad per step while a turn is over 100° (SLOW_DOT): a 16-step chunk spans well under a half turn
+SLOW_DOT = float(np.cos(np.radians(50.0)))
 FINGER_ROOM = 0.04  # m added around a placed object
 SETTLE_STEPS = 12  # steps an EE target may stay unreached before the phase moves on
 REACH_BACK = 0.5  # m: EE x (base frame) to line up at before reaching in
@@ -143,7 +146,8 @@ class KitchenRExpert:
         self.ee_cmd = target.copy() if n <= speed else self.ee_cmd + d / n * speed
         turned = True
         if quat is not None:
-            self.quat_cmd, turned = slerp_toward(self.quat_cmd, quat, ROT_SPEED)
+            quat, rate = wide_turn(self.quat_cmd, quat)
+            self.quat_cmd, turned = slerp_toward(self.quat_cmd, quat, rate, shortest=False)
         ee, _ = self._robot.ee_base(self._data())
         if n > speed or not turned:
             self.settle = 0
@@ -570,10 +574,28 @@ def segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(p - (a + t * ab)))
 
 
-def slerp_toward(q: np.ndarray, target: np.ndarray, max_angle: float) -> tuple[np.ndarray, bool]:
-    """Rotate unit quaternion ``q`` toward ``target`` by at most ``max_angle`` rad; (new q, arrived)."""
+def wide_turn(q: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
+    """(target with the sign to slerp toward, rad per step). Near a half turn (the carry pose to a
+    fixture grasp and back: ~180°) the shorter way flips with rounding, so demonstrations of one reach
+    turned the wrist either way and a policy's chunks averaged the two. There the way is fixed, the
+    one whose halfway pose points the fingers to the robot's left; any turn over 100° is slower."""
     q, target = np.asarray(q, dtype=float), np.asarray(target, dtype=float)
-    if np.dot(q, target) < 0:
+    dot = float(np.dot(q, target))
+    if abs(dot) < WIDE_DOT:
+        left = [quat_to_mat(m / max(np.linalg.norm(m), 1e-9))[1, 2] for m in (q + target, q - target)]
+        target = target if left[0] >= left[1] else -target
+    elif dot < 0:
+        target = -target
+    wide = float(np.dot(q, target)) < SLOW_DOT
+    return target, ROT_SPEED_WIDE if wide else ROT_SPEED
+
+
+def slerp_toward(q: np.ndarray, target: np.ndarray, max_angle: float,
+                 shortest: bool = True) -> tuple[np.ndarray, bool]:
+    """Rotate unit quaternion ``q`` toward ``target`` by at most ``max_angle`` rad; (new q, arrived).
+    ``shortest``: the shorter way (else the way ``target``'s sign says)."""
+    q, target = np.asarray(q, dtype=float), np.asarray(target, dtype=float)
+    if shortest and np.dot(q, target) < 0:
         target = -target
     dot = float(np.clip(np.dot(q, target), -1.0, 1.0))
     angle = 2 * np.arccos(dot)

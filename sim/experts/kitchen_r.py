@@ -15,6 +15,7 @@ from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
 from sim.envs.kitchen_r.layout import footprint, free_spot, roomiest_spot
 from sim.envs.kitchen_r.robot import quat_mul, quat_to_mat, wrap_angle, yaw_quat
+from sim.envs.kitchen_r.tasks import ACTIVATING
 from vla_core.plans.subtask import Subtask
 
 DOWN = np.array([0.0, 1.0, 0.0, 0.0])  # EE z pointing down, fingers closing along base y
@@ -95,7 +96,7 @@ class KitchenRExpert:
             grasp_z = max(obj[2] + PAD_BELOW_SITE, support + TIP_BELOW_SITE)
             line, phase = (np.array([obj[0], obj[1], support + 0.25]), np.array([obj[0], obj[1], grasp_z])), 1
         elif f is not None and self.memory.get("docked"):
-            active = s.kind in ("open", "turn_on", "switch_on")
+            active = s.kind in ACTIVATING
             theta = float(d.qpos[m.joint(f.joint).qposadr[0]])
             geo = FixtureGeometry(self.env, f, turning_on=active)
             if f.kind == "switch":
@@ -368,7 +369,7 @@ class KitchenRExpert:
                 return self._action(v, w)
             self.memory["docked"] = True
             self.phase, self.phase_steps = 0, 0
-        active = s.kind in ("open", "turn_on", "switch_on")
+        active = s.kind in ACTIVATING
         m, d = self.env.model, self._data()
         theta = float(d.qpos[m.joint(f.joint).qposadr[0]])
         geo = FixtureGeometry(self.env, f, turning_on=active)

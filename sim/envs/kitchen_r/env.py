@@ -17,12 +17,11 @@ from sim.envs.kitchen_r.layout import Layout, sample_layout
 from sim.envs.kitchen_r.robot import HOME_Q, CartesianController, MobilePanda, yaw_quat
 from sim.envs.kitchen_r.perturb import KNOCKED, VARIANTS, perturb_layout
 from sim.envs.kitchen_r.scene import OBSTACLE_PARK, PARK_ORIGIN, load_model
-from sim.envs.kitchen_r.tasks import Goal, Task, all_tasks, plan_steps, task_by_id, task_by_instruction
+from sim.envs.kitchen_r.tasks import ACTIVATING, FIXTURE_VERBS, Goal, Task, all_tasks, plan_steps, task_by_id, task_by_instruction
 from vla_core.observation import Observation, Proprio
 from vla_core.plans.subtask import Subtask
 
 CONTROL_HZ = 10
-FIXTURE_SUBTASKS = ("open", "close", "turn_on", "turn_off", "switch_on", "switch_off")
 SETTLE_STEPS = 100  # physics steps (0.2 s) after placing objects
 KEYPOINT_NAMES: tuple[str, ...] = (
     tuple(o.name for o in C.OBJECTS)
@@ -198,7 +197,8 @@ class KitchenREnv:
             return True
         if s.kind == "place":
             return s.dest in C.SURFACE_BY_NAME or (s.dest in C.RECEPTACLE_BY_NAME and placed(s.dest))
-        return s.target in C.FIXTURE_BY_NAME and s.kind in FIXTURE_SUBTASKS
+        f = C.FIXTURE_BY_NAME.get(s.target)  # and the verb its kind takes: no 'turn on the microwave'
+        return f is not None and s.kind in FIXTURE_VERBS[f.kind]
 
     def subtask_done(self, s: Subtask) -> bool:
         """Whether a subtask is complete, from simulator state (never, for one the scene cannot hold)."""
@@ -215,7 +215,7 @@ class KitchenREnv:
         if s.kind == "place":
             kind = "in" if s.dest in C.RECEPTACLE_BY_NAME else "on"
             return P.goal_met(m, d, Goal(kind, s.target, s.dest), base_qpos=r.base_qpos, finger_geoms=r.finger_geoms)
-        active = s.kind in ("open", "turn_on", "switch_on")
+        active = s.kind in ACTIVATING
         # let go first, so the next subtask never drags the handle along
         return P.fixture_active(m, d, s.target) is active and P.fingers_free(m, d, r.finger_geoms)
 

@@ -17,6 +17,7 @@ import numpy as np
 from sim.envs.kitchen_r import catalog as C
 from sim.envs.kitchen_r import predicates as P
 from sim.envs.kitchen_r.robot import wrap_angle
+from sim.envs.kitchen_r.tasks import ACTIVATING
 from vla_core.plans.motion import MotionThresholds
 from vla_core.plans.subtask import Subtask
 
@@ -91,7 +92,7 @@ def _fixture(env, s: Subtask) -> str:
     if not (np.hypot(b.x - f.dock[0], b.y - f.dock[1]) < DOCKED_XY and abs(wrap_angle(b.yaw - f.dock[2])) < DOCKED_YAW
             and speed < DOCKED_SPEED):
         return f"drive to the {name}"
-    active = s.kind in ("open", "turn_on", "switch_on")
+    active = s.kind in ACTIVATING
     if P.fixture_active(m, d, f.name) is active:  # there, but the fingers are still on it
         return f"release the {name} handle"
     # the switch and a closing door are pushed with closed fingers; the rest are grasped first

@@ -19,6 +19,10 @@ import numpy as np
 from sim.envs.kitchen_r import catalog as C
 from vla_core.plans.subtask import Subtask
 
+# the subtask kinds that make a fixture of each kind active / inactive
+FIXTURE_VERBS = {"door": ("open", "close"), "drawer": ("open", "close"), "knob": ("turn_on", "turn_off"),
+                 "switch": ("switch_on", "switch_off")}
+ACTIVATING = frozenset(on for on, _ in FIXTURE_VERBS.values())
 CATEGORIES = ("navigate", "pick_place", "open_close", "knob", "light", "multi_step")
 SPLITS = ("train", "test")
 
@@ -245,11 +249,10 @@ def plan_steps(goals: tuple[Goal, ...], where: dict[str, str]) -> list[Subtask]:
         else:
             f = C.FIXTURE_BY_NAME[g.target]
             go(f.name)
-            verb = {"door": ("open", "close"), "drawer": ("open", "close"), "knob": ("turn_on", "turn_off"),
-                    "switch": ("switch_on", "switch_off")}[f.kind]
-            steps.append(Subtask(verb[0] if g.active else verb[1], g.target))
+            on, off = FIXTURE_VERBS[f.kind]
+            steps.append(Subtask(on if g.active else off, g.target))
     return steps
 
 
-__all__ = ["Goal", "Subtask", "Task", "CATEGORIES", "SPLITS", "all_tasks", "tasks_for", "task_by_instruction",
+__all__ = ["ACTIVATING", "FIXTURE_VERBS", "Goal", "Subtask", "Task", "CATEGORIES", "SPLITS", "all_tasks", "tasks_for", "task_by_instruction",
            "task_by_id", "plan_steps"]

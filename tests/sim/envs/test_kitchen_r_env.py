@@ -137,11 +137,13 @@ def test_a_subtask_the_scene_cannot_hold_is_never_done_and_never_raises(env):
     absent = next(o.name for o in C.OBJECTS if o.name not in env.layout.objects)
     bad = [Subtask("navigate", here), Subtask("navigate", "nowhere"), Subtask("pick", absent),
            Subtask("pick", "microwave"), Subtask("place", here, "stove_knob_nowhere"), Subtask("place", absent, "table"),
-           Subtask("open", here), Subtask("turn_on", "counter")]
+           Subtask("open", here), Subtask("turn_on", "counter"), Subtask("turn_on", "microwave"),
+           Subtask("open", "light"), Subtask("switch_off", "slide_cabinet")]
     for s in bad:
         assert not env.fits(s) and env.subtask_done(s) is False, s
     good = [Subtask("navigate", "counter"), Subtask("navigate", "microwave"), Subtask("pick", here),
-            Subtask("place", here, "table"), Subtask("open", "microwave")]
+            Subtask("place", here, "table"), Subtask("open", "microwave"), Subtask("close", "slide_cabinet"),
+            Subtask("switch_on", "light")] + [Subtask(k, "top_left_burner") for k in ("turn_on", "turn_off")]
     for s in good:
         assert env.fits(s), s
         assert env.subtask_done(s) in (True, False)

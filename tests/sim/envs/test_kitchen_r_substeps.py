@@ -62,8 +62,10 @@ def test_a_fixture_goes_through_its_substeps(env, task_id, grasped):
 def test_every_sentence_grounds_like_its_subtask(env):
     """The fine-grained sentences name the subtask's keypoints, and its landmark where the subtask names one."""
     lms = landmarks("kitchen_r")
-    for task_id in ("pick_place/1004", "knob/0053"):
-        for st, seq in said(env, task_id, 0):
+    # knob/0053 at seed 0 is one the expert fails: a finger brushes the knob, the IK re-seeds onto another
+    # branch and the arm swings away (sim/envs/kitchen_r/robot.py solve); seed 1 goes through every sub-step
+    for task_id, seed in (("pick_place/1004", 0), ("knob/0053", 1)):
+        for st, seq in said(env, task_id, seed):
             want = ground(st.text(), KEYPOINT_NAMES)
             for s in seq:
                 got = ground(s, KEYPOINT_NAMES)

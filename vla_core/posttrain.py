@@ -149,12 +149,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     kinds_of: dict[int, set[int]] = {}
     for t, k in zip(labels.template[:n_orig][seen], labels.kind[:n_orig][seen]):
         kinds_of.setdefault(int(t), set()).add(int(k))
-    # a corrected step's subtask is the one the planner was on (maybe its wrong one): it says nothing.
+    # a corrected step's subtask is the one the planner was on (maybe its wrong one): it says nothing, and
+    # nothing is judged against it (a 'corrected_subtask_acc' would score agreement with the mistake).
     # The person's sentence names the target (and destination) and the template, and the kind where
     # that template belongs to one kind: a planner stuck on a finished subtask needs its kind corrected.
     for i in np.flatnonzero(is_corr):
         said = parse(labels.sentence[i], mcfg.templates, mcfg.entities) if labels.sentence[i] else None
         labels.template[i], labels.target[i], labels.dest[i] = said if said else (-1, -1, -1)
+        labels.key[i] = ""
         kinds = kinds_of.get(int(labels.template[i]), set())
         labels.kind[i] = next(iter(kinds)) if len(kinds) == 1 else -1
     usable = is_corr & ((labels.template >= 0) | (labels.motion >= 0))

@@ -76,6 +76,7 @@ def test_posttrain_learns_what_the_corrector_said(round_one, tmp_path):
     before, after = doc["posttrain"]["before"], doc["metrics"]
     assert after["corrected_instruction_acc"] > before["corrected_instruction_acc"], (before, after)
     assert after["corrected_instruction_acc"] >= 0.9
+    assert "corrected_subtask_acc" not in after  # the subtask a corrected step was on is the planner's own
     # 'drive to the X' was only ever said under a navigation: the corrections label the subtask kind too
     assert doc["posttrain"]["kind_from_sentence"] == doc["posttrain"]["corrected_steps"] > 0
     card = (out / "final" / "card.md").read_text()
